@@ -1,0 +1,18 @@
+// Every environment variable the package reads, in one place, all prefixed AUTORESEARCH_.
+
+function positiveInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name}=${raw} is not a positive integer`);
+  return value;
+}
+
+export const env = {
+  /** AUTORESEARCH_THREADS: intra-op threads (default: the machine's cores). */
+  threads: (): number | undefined => positiveInt('AUTORESEARCH_THREADS'),
+  /** AUTORESEARCH_ADDON: load this .node file instead of searching prebuilds/ and build/. */
+  addonPath: (): string | undefined => process.env.AUTORESEARCH_ADDON || undefined,
+  /** AUTORESEARCH_DEVICE: auto | cpu | cuda | cuda:N (default auto). */
+  device: (): string => process.env.AUTORESEARCH_DEVICE || 'auto',
+};

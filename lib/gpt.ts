@@ -1,0 +1,192 @@
+// The GPT of SPEC §4 on its device, as a TypeScript object over the native model.
+// Training is synchronous per micro-batch (it is the hot loop and returns the loss);
+// evaluation and checkpoint I/O return Promises and run off the JavaScript thread.
+// GPU memory is released by dispose() (or `using`), never left to the garbage collector.
+import type { TokenBatch } from './batch';
+import { evaluateBpb, type BpbResult } from './bpb';
+import { buildHeader, configFromHeader, matchParameters, readHeader } from './checkpoint';
+import { env } from './env';
+import { DisposedError } from './errors';
+import { toNativeConfig, validateModelConfig, type ModelConfig } from './model-config';
+import type { NativeBpbSums, NativeModel, NativeParamCounts, NativeParameterInfo } from './native/addon';
+import { addon } from './native/load';
+import { OPTIMIZER_DEFAULTS, Optimizer, type OptimizerConfig, type StepSettings } from './optimizer';
+
+export interface GPTOptions {
+  /** 'auto' (CUDA if available, else CPU) | 'cpu' | 'cuda' | 'cuda:N'. Default: AUTORESEARCH_DEVICE or auto. */
+  device?: string;
+  /** Seed for the initial weights. Default 42. */
+  seed?: number;
+}
+
+export interface DeviceInfo {
+  /** e.g. "cpu" or "cuda:0" */
+  device: string;
+  /** Activation dtype: Float (CPU) or BFloat16 (CUDA). */
+  computeDtype: string;
+  /** What was picked and why. */
+  reason: string;
+}
+
+export type ParamCounts = NativeParamCounts;
+export type ParameterInfo = NativeParameterInfo;
+
+export class GPT implements Disposable {
+  #native: NativeModel | null;
+  #optimizers = new Set<Optimizer>();
+  readonly config: ModelConfig;
+  readonly device: DeviceInfo;
+
+  private constructor(native: NativeModel, config: ModelConfig) {
+    this.#native = native;
+    this.config = config;
+    this.device = native.deviceInfo();
+  }
+
+  /** Builds a freshly initialised model (SPEC initialisation, seeded). */
+  static create(config: ModelConfig, options: GPTOptions = {}): GPT {
+    validateModelConfig(config);
+    const native = new (addon().NativeModel)(toNativeConfig(config), {
+      device: options.device ?? env.device(),
+      seed: options.seed ?? 42,
+    });
+    return new GPT(native, { ...config });
+  }
+
+  /** Builds a model from a checkpoint's stored config and loads its weights. */
+  static async load(path: string, options: GPTOptions = {}): Promise<GPT> {
+    const header = await readHeader(path);
+    const model = GPT.create(configFromHeader(path, header), options);
+    try {
+      await model.#loadWeights(path, header);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return model;
+  }
+
+  #handle(): NativeModel {
+    if (!this.#native) throw new DisposedError('the model has been disposed');
+    return this.#native;
+  }
+
+  /**
+   * Forward and backward pass of one micro-batch. Gradients accumulate until the optimizer
+   * steps; lossScale (e.g. 1 / accumulation steps) scales them. Returns the mean loss (nats).
+   */
+  forwardBackward(batch: TokenBatch, lossScale = 1): number {
+    return this.#handle().forwardBackward(batch.inputs, batch.targets, batch.batchSize, batch.seqLen, lossScale);
+  }
+
+  /**
+   * One optimizer step over several micro-batches (gradient accumulation): each contributes
+   * 1/n of the gradient. Returns the mean training loss.
+   */
+  trainStep(microBatches: TokenBatch[], optimizer: Optimizer, settings: StepSettings): number {
+    if (microBatches.length === 0) throw new Error('trainStep needs at least one micro-batch');
+    let loss = 0;
+    for (const batch of microBatches) loss += this.forwardBackward(batch, 1 / microBatches.length);
+    optimizer.step(settings);
+    return loss / microBatches.length;
+  }
+
+  /** Soft-capped fp32 logits, B x T x vocab, row-major. */
+  logits(inputs: Int32Array, batchSize: number, seqLen: number): Promise<Float32Array> {
+    return this.#handle().logits(inputs, batchSize, seqLen);
+  }
+
+  /** Cross entropy of every position in nats (0 where the target is -1), B x T. */
+  perTokenLoss(batch: TokenBatch): Promise<Float32Array> {
+    return this.#handle().perTokenLoss(batch.inputs, batch.targets, batch.batchSize, batch.seqLen);
+  }
+
+  /** Loss and byte sums of one batch for val_bpb (see lib/bpb.ts). */
+  bpbSums(batch: TokenBatch, tokenBytes: Int32Array): Promise<NativeBpbSums> {
+    return this.#handle().bpbSums(batch.inputs, batch.targets, batch.batchSize, batch.seqLen, tokenBytes);
+  }
+
+  /** val_bpb over the given batches. */
+  evaluateBpb(batches: Iterable<TokenBatch> | AsyncIterable<TokenBatch>, tokenBytes: Int32Array): Promise<BpbResult> {
+    return evaluateBpb(this, batches, tokenBytes);
+  }
+
+  /** MuonAdamW over this model's parameters; disposed together with the model. */
+  createOptimizer(config: Partial<OptimizerConfig> = {}): Optimizer {
+    const full: OptimizerConfig = { ...OPTIMIZER_DEFAULTS, ...config };
+    const native = new (addon().NativeOptimizer)(this.#handle(), {
+      embeddingLr: full.embeddingLr,
+      unembeddingLr: full.unembeddingLr,
+      matrixLr: full.matrixLr,
+      scalarLr: full.scalarLr,
+      weightDecay: full.weightDecay,
+      beta1: full.adamBetas[0],
+      beta2: full.adamBetas[1],
+      nsSteps: full.nsSteps,
+    });
+    const optimizer = new Optimizer(native, full);
+    this.#optimizers.add(optimizer);
+    return optimizer;
+  }
+
+  /** Parameter counts in the reference's breakdown. */
+  paramCounts(): ParamCounts {
+    return this.#handle().paramCounts();
+  }
+
+  /** Names (reference naming), shapes and dtypes of all parameters. */
+  parameters(): ParameterInfo[] {
+    return this.#handle().parameters();
+  }
+
+  /** Training FLOPs per token (SPEC §4), for MFU. */
+  flopsPerToken(): number {
+    return this.#handle().flopsPerToken();
+  }
+
+  /** Waits for queued device work (CUDA); a no-op on the CPU. */
+  synchronize(): void {
+    this.#handle().synchronize();
+  }
+
+  /** Peak bytes held by the CUDA caching allocator; -1 on the CPU (use the process RSS there). */
+  peakMemoryBytes(): number {
+    return this.#handle().peakMemoryBytes();
+  }
+
+  resetPeakMemory(): void {
+    this.#handle().resetPeakMemory();
+  }
+
+  /** Writes the weights as safetensors (reference names, config in the metadata). */
+  async save(path: string): Promise<void> {
+    const params = this.parameters();
+    await this.#handle().save(path, buildHeader(params, this.config), params.map((p) => p.name));
+  }
+
+  /** Loads weights saved from a model of the same config; the model is untouched on error. */
+  async loadWeights(path: string): Promise<void> {
+    await this.#loadWeights(path, await readHeader(path));
+  }
+
+  async #loadWeights(path: string, header: Awaited<ReturnType<typeof readHeader>>): Promise<void> {
+    matchParameters(path, header, this.parameters());
+    await this.#handle().load(path, header.dataStart, header.entries);
+  }
+
+  get disposed(): boolean {
+    return this.#native === null;
+  }
+
+  /** Frees the weights, gradients and optimizer state now. */
+  dispose(): void {
+    for (const optimizer of this.#optimizers) optimizer.dispose();
+    this.#optimizers.clear();
+    this.#native?.dispose();
+    this.#native = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

@@ -1,0 +1,17 @@
+// Public API of autoresearch.
+export { GPT, type GPTOptions, type DeviceInfo, type ParamCounts, type ParameterInfo } from './gpt';
+export { Optimizer, OPTIMIZER_DEFAULTS, type OptimizerConfig, type OptimizerGroup, type StepSettings } from './optimizer';
+export {
+  MODEL_DEFAULTS,
+  modelConfigFromDepth,
+  resolveWindows,
+  validateModelConfig,
+  type MlpActivation,
+  type ModelConfig,
+  type ModelSizing,
+} from './model-config';
+export { batchFromRows, type TokenBatch } from './batch';
+export { bitsPerByte, evaluateBpb, type BpbResult, type BpbSource } from './bpb';
+export { readHeader as readCheckpointHeader, type CheckpointHeader } from './checkpoint';
+export { getThreads, manualSeed, measureMatmulFlops, runtimeInfo, setThreads, type RuntimeInfo } from './runtime';
+export { AddonLoadError, CheckpointError, ConfigError, DisposedError } from './errors';

@@ -1,0 +1,176 @@
+// The whole surface of the native addon (native/addon.cc and the classes it registers),
+// described by hand. Only lib/native/load.ts loads the .node file; everything else in lib/
+// talks to the addon through these types and keeps native handles private.
+
+/** Model shape and architecture options, fully resolved (see lib/model-config.ts). */
+export interface NativeModelConfig {
+  vocabSize: number;
+  sequenceLen: number;
+  nLayer: number;
+  nHead: number;
+  nKvHead: number;
+  nEmbd: number;
+  /** Per layer: query i attends keys i - window .. i. */
+  windows: number[];
+  mlpActivation: 'relu2' | 'swiglu' | 'gelu';
+  mlpRatio: number;
+  valueEmbeds: boolean;
+  /** Logit soft-cap; 0 turns it off. */
+  softcap: number;
+  rotaryBase: number;
+}
+
+export interface NativeModelOptions {
+  /** 'auto' | 'cpu' | 'cuda' | 'cuda:N' */
+  device: string;
+  seed: number;
+}
+
+export interface NativeOptimizerConfig {
+  embeddingLr: number;
+  unembeddingLr: number;
+  matrixLr: number;
+  scalarLr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  nsSteps: number;
+}
+
+export interface NativeStepSettings {
+  lrMultiplier: number;
+  muonMomentum: number;
+  muonWeightDecay: number;
+}
+
+export interface NativeParamCounts {
+  wte: number;
+  valueEmbeds: number;
+  lmHead: number;
+  transformerMatrices: number;
+  scalars: number;
+  total: number;
+}
+
+export interface NativeParameterInfo {
+  name: string;
+  shape: number[];
+  dtype: 'F32' | 'BF16' | 'F16';
+}
+
+export interface NativeBpbSums {
+  nats: number;
+  bytes: number;
+  tokens: number;
+}
+
+export interface NativeTensorEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface NativeModel {
+  /** Forward + backward of one micro-batch; gradients accumulate; returns the mean loss. */
+  forwardBackward(inputs: Int32Array, targets: Int32Array, batchSize: number, seqLen: number, lossScale: number): number;
+  logits(inputs: Int32Array, batchSize: number, seqLen: number): Promise<Float32Array>;
+  perTokenLoss(inputs: Int32Array, targets: Int32Array, batchSize: number, seqLen: number): Promise<Float32Array>;
+  bpbSums(
+    inputs: Int32Array,
+    targets: Int32Array,
+    batchSize: number,
+    seqLen: number,
+    tokenBytes: Int32Array,
+  ): Promise<NativeBpbSums>;
+  parameters(): NativeParameterInfo[];
+  paramCounts(): NativeParamCounts;
+  flopsPerToken(): number;
+  deviceInfo(): { device: string; computeDtype: string; reason: string };
+  save(path: string, header: string, names: string[]): Promise<void>;
+  load(path: string, dataStart: number, entries: NativeTensorEntry[]): Promise<void>;
+  zeroGrad(): void;
+  synchronize(): void;
+  peakMemoryBytes(): number;
+  resetPeakMemory(): void;
+  dispose(): void;
+  isDisposed(): boolean;
+}
+
+export interface NativeOptimizerGroup {
+  kind: 'adamw' | 'muon';
+  name: string;
+  initialLr: number;
+  tensors: number;
+  shape?: number[];
+}
+
+export interface NativeOptimizer {
+  /** Applies one update with the given schedule values, then clears the gradients. */
+  step(settings: NativeStepSettings): void;
+  zeroGrad(): void;
+  groups(): NativeOptimizerGroup[];
+  steps(): number;
+  dispose(): void;
+}
+
+export interface NativeBuildInfo {
+  libtorchVersion: string;
+  cuda: boolean;
+  cxx11Abi: boolean;
+  napiVersion: number;
+}
+
+export interface NativeRuntimeInfo {
+  threads: number;
+  blas: string;
+  cudaAvailable: boolean;
+  cudaDevices: string[];
+}
+
+/** Internals exposed for tests: the same functions the model and optimizer use. */
+export interface NativeTesting {
+  polarExpress(data: Float32Array, shape: number[], steps: number): Float32Array;
+  adamwUpdate(args: {
+    param: Float32Array;
+    grad: Float32Array;
+    m: Float32Array;
+    v: Float32Array;
+    shape: number[];
+    step: number;
+    lr: number;
+    beta1: number;
+    beta2: number;
+    eps: number;
+    weightDecay: number;
+  }): { param: Float32Array; m: Float32Array; v: Float32Array };
+  muonUpdate(args: {
+    param: Float32Array;
+    grad: Float32Array;
+    momentumBuffer: Float32Array;
+    secondMoment: Float32Array;
+    shape: number[];
+    secondShape: number[];
+    lr: number;
+    momentum: number;
+    weightDecay: number;
+    beta2: number;
+    nsSteps: number;
+  }): { param: Float32Array; momentumBuffer: Float32Array; secondMoment: Float32Array };
+  bpbSums(loss: Float32Array, targets: Int32Array, tokenBytes: Int32Array): NativeBpbSums;
+  /** Sets the query block length of blocked attention; returns the previous one. */
+  setAttentionBlockSize(block: number): number;
+}
+
+export interface NativeAddon {
+  NativeModel: new (config: NativeModelConfig, options: NativeModelOptions) => NativeModel;
+  NativeOptimizer: new (model: NativeModel, config: NativeOptimizerConfig) => NativeOptimizer;
+  buildInfo(): NativeBuildInfo;
+  runtimeInfo(): NativeRuntimeInfo;
+  setNumThreads(threads: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  measureMatmulFlops(n: number, repeats: number, device?: string): Promise<number>;
+  testing: NativeTesting;
+}

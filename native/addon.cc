@@ -1,0 +1,104 @@
+// Entry point of the addon: registers NativeModel, NativeOptimizer, the runtime functions
+// (threads, seed, device and build facts, matmul probe) and the testing hooks.
+// lib/native/addon.ts is the hand-written TypeScript description of everything exported here.
+#include <napi.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <thread>
+
+#include "addon_data.h"
+#include "async_task.h"
+#include "device.h"
+#include "errors.h"
+#include "js_convert.h"
+#include "matmul_probe.h"
+#include "model_binding.h"
+#include "optimizer_binding.h"
+#include "testing_binding.h"
+#include "threads.h"
+
+namespace ar {
+namespace {
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto obj = Napi::Object::New(env);
+  obj.Set("libtorchVersion", std::string(TORCH_VERSION));
+  obj.Set("cuda", cuda_compiled());
+  obj.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
+  obj.Set("napiVersion", NAPI_VERSION);
+  return obj;
+}
+
+Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto env = info.Env();
+    auto obj = Napi::Object::New(env);
+    obj.Set("threads", get_num_threads());
+    obj.Set("blas", blas_info());
+    obj.Set("cudaAvailable", cuda_available());
+    int count = cuda_device_count();
+    auto names = Napi::Array::New(env, count);
+    for (int i = 0; i < count; i++) names.Set(i, cuda_device_name(i));
+    obj.Set("cudaDevices", names);
+    return obj;
+  });
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    set_num_threads(static_cast<int>(to_int(info[0], "threads", 1)));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), get_num_threads()); }
+
+Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    torch::manual_seed(static_cast<uint64_t>(to_int(info[0], "seed", 0)));
+    return info.Env().Undefined();
+  });
+}
+
+// measureMatmulFlops(n, repeats, device) -> Promise<number>
+Napi::Value MeasureMatmulFlops(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    int64_t n = to_int(info[0], "n", 1);
+    int repeats = static_cast<int>(to_int(info[1], "repeats", 1));
+    auto device = choose_device(info.Length() > 2 ? to_string(info[2], "device") : "auto").device;
+    return AsyncTask<double>::Start(
+        info.Env(), [n, repeats, device] { return measure_matmul_flops(n, repeats, device); },
+        [](Napi::Env env, double& flops) -> Napi::Value { return Napi::Number::New(env, flops); });
+  });
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  auto model = ModelBinding::Define(env);
+  auto optimizer = OptimizerBinding::Define(env);
+  data->model = Napi::Persistent(model);
+  data->optimizer = Napi::Persistent(optimizer);
+  env.SetInstanceData(data);
+
+  // Debian's libtorch starts with one intra-op thread: use every core unless told otherwise.
+  set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+
+  exports.Set("NativeModel", model);
+  exports.Set("NativeOptimizer", optimizer);
+  exports.Set("buildInfo", Napi::Function::New<BuildInfo>(env, "buildInfo"));
+  exports.Set("runtimeInfo", Napi::Function::New<RuntimeInfo>(env, "runtimeInfo"));
+  exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
+  exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
+  exports.Set("manualSeed", Napi::Function::New<ManualSeed>(env, "manualSeed"));
+  exports.Set("measureMatmulFlops", Napi::Function::New<MeasureMatmulFlops>(env, "measureMatmulFlops"));
+  exports.Set("testing", define_testing(env));
+  return exports;
+}
+
+}  // namespace
+}  // namespace ar
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return ar::Init(env, exports); }
+NODE_API_MODULE(autoresearch, InitAddon)

@@ -1,0 +1,104 @@
+#include "testing_binding.h"
+
+#include <torch/torch.h>
+
+#include "attention.h"
+#include "bpb.h"
+#include "errors.h"
+#include "js_convert.h"
+#include "muon_adamw.h"
+#include "polar_express.h"
+
+namespace ar {
+namespace {
+
+torch::Tensor tensor_from(const Napi::Value& data, const Napi::Value& shape, const char* what) {
+  auto values = to_float_vector(data, what);
+  auto dims = to_shape(shape, what);
+  auto t = torch::tensor(values, torch::kFloat32);
+  if (t.numel() != c10::multiply_integers(dims)) throw InvalidArgument(std::string(what) + ": data length does not match shape");
+  return t.view(dims).clone();
+}
+
+Napi::Value PolarExpress(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto g = tensor_from(info[0], info[1], "polarExpress data");
+    int steps = static_cast<int>(to_int(info[2], "steps", 0));
+    return to_float32_array(info.Env(), polar_express(g, steps, torch::kFloat32));
+  });
+}
+
+// adamwUpdate({param, grad, m, v, shape, step, lr, beta1, beta2, eps, weightDecay}) -> {param, m, v}
+Napi::Value AdamwUpdate(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto o = info[0].As<Napi::Object>();
+    auto shape = o.Get("shape");
+    auto p = tensor_from(o.Get("param"), shape, "param"), g = tensor_from(o.Get("grad"), shape, "grad");
+    auto m = tensor_from(o.Get("m"), shape, "m"), v = tensor_from(o.Get("v"), shape, "v");
+    adamw_update_(p, g, m, v, to_int(o.Get("step"), "step", 1), to_number(o.Get("lr"), "lr"),
+                  to_number(o.Get("beta1"), "beta1"), to_number(o.Get("beta2"), "beta2"), to_number(o.Get("eps"), "eps"),
+                  to_number(o.Get("weightDecay"), "weightDecay"));
+    auto out = Napi::Object::New(info.Env());
+    out.Set("param", to_float32_array(info.Env(), p));
+    out.Set("m", to_float32_array(info.Env(), m));
+    out.Set("v", to_float32_array(info.Env(), v));
+    return out;
+  });
+}
+
+// muonUpdate({param, grad, momentumBuffer, secondMoment, shape, secondShape, lr, momentum,
+//             weightDecay, beta2, nsSteps}) -> {param, momentumBuffer, secondMoment}
+Napi::Value MuonUpdate(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto o = info[0].As<Napi::Object>();
+    auto shape = o.Get("shape");
+    auto P = tensor_from(o.Get("param"), shape, "param"), G = tensor_from(o.Get("grad"), shape, "grad");
+    auto M = tensor_from(o.Get("momentumBuffer"), shape, "momentumBuffer");
+    auto S = tensor_from(o.Get("secondMoment"), o.Get("secondShape"), "secondMoment");
+    muon_update_(P, G, M, S, to_number(o.Get("lr"), "lr"), to_number(o.Get("momentum"), "momentum"),
+                 to_number(o.Get("weightDecay"), "weightDecay"), to_number(o.Get("beta2"), "beta2"),
+                 static_cast<int>(to_int(o.Get("nsSteps"), "nsSteps", 0)), torch::kFloat32);
+    auto out = Napi::Object::New(info.Env());
+    out.Set("param", to_float32_array(info.Env(), P));
+    out.Set("momentumBuffer", to_float32_array(info.Env(), M));
+    out.Set("secondMoment", to_float32_array(info.Env(), S));
+    return out;
+  });
+}
+
+// bpbSums(loss: Float32Array, targets: Int32Array, tokenBytes: Int32Array) -> {nats, bytes, tokens}
+Napi::Value BpbSumsFn(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto loss = torch::tensor(to_float_vector(info[0], "loss"), torch::kFloat32);
+    auto targets = to_int_tensor(info[1], "targets");
+    auto token_bytes = to_int_tensor(info[2], "tokenBytes");
+    auto s = bpb_sums(loss, targets, token_bytes);
+    auto out = Napi::Object::New(info.Env());
+    out.Set("nats", s.nats);
+    out.Set("bytes", s.bytes);
+    out.Set("tokens", static_cast<double>(s.tokens));
+    return out;
+  });
+}
+
+Napi::Value SetAttentionBlockSize(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    int64_t previous = attention_block_size();
+    set_attention_block_size(to_int(info[0], "block size", 1));
+    return Napi::Number::New(info.Env(), static_cast<double>(previous));
+  });
+}
+
+}  // namespace
+
+Napi::Object define_testing(Napi::Env env) {
+  auto t = Napi::Object::New(env);
+  t.Set("polarExpress", Napi::Function::New<PolarExpress>(env, "polarExpress"));
+  t.Set("adamwUpdate", Napi::Function::New<AdamwUpdate>(env, "adamwUpdate"));
+  t.Set("muonUpdate", Napi::Function::New<MuonUpdate>(env, "muonUpdate"));
+  t.Set("bpbSums", Napi::Function::New<BpbSumsFn>(env, "bpbSums"));
+  t.Set("setAttentionBlockSize", Napi::Function::New<SetAttentionBlockSize>(env, "setAttentionBlockSize"));
+  return t;
+}
+
+}  // namespace ar

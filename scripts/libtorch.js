@@ -1,0 +1,242 @@
+#!/usr/bin/env node
+// One libtorch discovery and one list of native sources for both build front-ends:
+// CMakeLists.txt (cmake-js, the canonical build) and binding.gyp (node-gyp, used by
+// prebuildify and by node-gyp-build's install fallback). Neither build duplicates this.
+//
+// Where libtorch comes from, first match wins:
+//   1. Torch_DIR, or a prefix in CMAKE_PREFIX_PATH / LIBTORCH (e.g. an unpacked libtorch zip)
+//   2. the `torch` Python package, if importable (torch.utils.cmake_prefix_path): the usual
+//      way to get a CUDA libtorch
+//   3. the system's (Debian/Ubuntu `libtorch-dev`)
+//
+// Usage: node scripts/libtorch.js <command>
+//   info                 JSON description of the libtorch found
+//   torch-dir            directory holding TorchConfig.cmake (for CMake's Torch_DIR)
+//   sources              native sources to compile (CUDA-only files only for a CUDA libtorch)
+//   include-dirs         include directories (libtorch, node-addon-api, CUDA when needed)
+//   lib-dir              directory holding libtorch.so
+//   libraries            linker flags for node-gyp (libs + runtime search path)
+//   defines              preprocessor definitions shared by both builds
+//   write-build-info DIR record what the addon in DIR was built against
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+
+const ROOT = path.resolve(__dirname, '..');
+const BUILD_INFO_FILE = 'autoresearch.build.json';
+
+function isTorchDir(dir) {
+  return !!dir && fs.existsSync(path.join(dir, 'TorchConfig.cmake'));
+}
+
+/** Candidate Torch_DIRs under an install prefix (libtorch zip, pip wheel, /usr). */
+function torchDirsUnder(prefix) {
+  return [
+    prefix,
+    path.join(prefix, 'Torch'),
+    path.join(prefix, 'share', 'cmake', 'Torch'),
+    path.join(prefix, 'lib', 'cmake', 'Torch'),
+  ];
+}
+
+function fromEnvironment() {
+  if (process.env.Torch_DIR) {
+    if (isTorchDir(process.env.Torch_DIR)) return { dir: process.env.Torch_DIR, source: 'Torch_DIR' };
+    fail(`Torch_DIR=${process.env.Torch_DIR} does not contain TorchConfig.cmake.`);
+  }
+  const prefixes = [
+    ...(process.env.CMAKE_PREFIX_PATH || '').split(path.delimiter),
+    process.env.LIBTORCH || '',
+  ].filter(Boolean);
+  for (const prefix of prefixes) {
+    const dir = torchDirsUnder(prefix).find(isTorchDir);
+    if (dir) return { dir, source: 'CMAKE_PREFIX_PATH/LIBTORCH' };
+  }
+  return null;
+}
+
+function fromPython() {
+  if (process.env.AUTORESEARCH_NO_PYTHON_TORCH) return null;
+  for (const python of ['python3', 'python']) {
+    try {
+      const out = execFileSync(python, ['-c', 'import torch.utils; print(torch.utils.cmake_prefix_path)'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 60_000,
+      }).trim();
+      const dir = torchDirsUnder(out).find(isTorchDir);
+      if (dir) return { dir, source: `${python} torch package` };
+    } catch {
+      // not importable: try the next interpreter, then the system libtorch
+    }
+  }
+  return null;
+}
+
+function fromSystem() {
+  const candidates = ['/usr/local/lib/cmake/Torch', '/usr/local/share/cmake/Torch', '/usr/share/cmake/Torch', '/usr/lib/cmake/Torch'];
+  try {
+    for (const entry of fs.readdirSync('/usr/lib')) candidates.push(path.join('/usr/lib', entry, 'cmake', 'Torch'));
+  } catch {
+    // no /usr/lib (not Linux): nothing to scan
+  }
+  const dir = candidates.find(isTorchDir);
+  return dir ? { dir, source: 'system' } : null;
+}
+
+function fail(message) {
+  process.stderr.write(`autoresearch: ${message}\n`);
+  process.exit(1);
+}
+
+/** Walk up from the CMake config dir to the prefix that holds the headers. */
+function findPrefix(torchDir) {
+  let dir = torchDir;
+  for (let i = 0; i < 6; i++) {
+    dir = path.dirname(dir);
+    if (fs.existsSync(path.join(dir, 'include', 'torch', 'csrc', 'api', 'include', 'torch', 'version.h'))) return dir;
+  }
+  return null;
+}
+
+function findLibDir(prefix, torchDir) {
+  const candidates = [path.join(prefix, 'lib'), path.join(prefix, 'lib64'), path.resolve(torchDir, '..', '..'), path.resolve(torchDir, '..', '..', '..')];
+  return candidates.find((d) => fs.existsSync(path.join(d, 'libtorch.so')) || fs.existsSync(path.join(d, 'libtorch.dylib'))) || null;
+}
+
+function readVersion(prefix) {
+  const header = fs.readFileSync(path.join(prefix, 'include', 'torch', 'csrc', 'api', 'include', 'torch', 'version.h'), 'utf8');
+  const part = (name) => (header.match(new RegExp(`#define TORCH_VERSION_${name} (\\d+)`)) || [])[1];
+  return `${part('MAJOR')}.${part('MINOR')}.${part('PATCH')}`;
+}
+
+/** The C++ ABI libtorch was built with; TorchConfig.cmake carries it (pip wheels: 0 before 2.7). */
+function readCxx11Abi(torchDir) {
+  const config = fs.readFileSync(path.join(torchDir, 'TorchConfig.cmake'), 'utf8');
+  const match = config.match(/_GLIBCXX_USE_CXX11_ABI=(\d)/);
+  return match ? Number(match[1]) : 1;
+}
+
+function findCudaInclude() {
+  const homes = [process.env.CUDA_HOME, process.env.CUDA_PATH, '/usr/local/cuda'].filter(Boolean);
+  const home = homes.find((h) => fs.existsSync(path.join(h, 'include', 'cuda_runtime_api.h')));
+  return home ? path.join(home, 'include') : null;
+}
+
+let cached = null;
+function discover() {
+  if (cached) return cached;
+  const found = fromEnvironment() || fromPython() || fromSystem();
+  if (!found) {
+    fail(
+      'libtorch not found. Fixes:\n' +
+        '  - Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-pthread (or run: npm run setup)\n' +
+        '  - a libtorch zip: export Torch_DIR=/path/to/libtorch/share/cmake/Torch\n' +
+        '  - a CUDA libtorch from pip: pip install torch (found through torch.utils.cmake_prefix_path)',
+    );
+  }
+  const torchDir = path.resolve(found.dir);
+  const prefix = findPrefix(torchDir);
+  if (!prefix) fail(`libtorch headers not found above ${torchDir} (looked for include/torch/csrc/api/include/torch/version.h).`);
+  const libDir = findLibDir(prefix, torchDir);
+  if (!libDir) fail(`libtorch.so not found near ${prefix} (looked in lib/, lib64/ and beside the CMake files).`);
+  const cuda = fs.existsSync(path.join(libDir, 'libtorch_cuda.so'));
+  cached = {
+    source: found.source,
+    torchDir,
+    prefix,
+    libDir,
+    version: readVersion(prefix),
+    cuda,
+    cxx11Abi: readCxx11Abi(torchDir),
+    includeDirs: [path.join(prefix, 'include'), path.join(prefix, 'include', 'torch', 'csrc', 'api', 'include')],
+    cudaInclude: cuda ? findCudaInclude() : null,
+  };
+  return cached;
+}
+
+/** One list of sources: every native/*.cc, the cuda_* ones only when libtorch has CUDA. */
+function sources() {
+  const info = discover();
+  return fs
+    .readdirSync(path.join(ROOT, 'native'))
+    .filter((f) => f.endsWith('.cc'))
+    .filter((f) => info.cuda || !f.startsWith('cuda_'))
+    .sort()
+    .map((f) => `native/${f}`);
+}
+
+function defines() {
+  const info = discover();
+  const [major, minor] = info.version.split('.');
+  return [
+    'NAPI_VERSION=8',
+    'NAPI_CPP_EXCEPTIONS',
+    'NODE_ADDON_API_DISABLE_DEPRECATED',
+    `_GLIBCXX_USE_CXX11_ABI=${info.cxx11Abi}`,
+    `AUTORESEARCH_TORCH_MAJOR=${major}`,
+    `AUTORESEARCH_TORCH_MINOR=${minor}`,
+    `AUTORESEARCH_WITH_CUDA=${info.cuda ? 1 : 0}`,
+  ];
+}
+
+function includeDirs() {
+  const info = discover();
+  const napi = path.dirname(require.resolve('node-addon-api/package.json', { paths: [ROOT] }));
+  return [napi, ...info.includeDirs, ...(info.cudaInclude ? [info.cudaInclude] : [])];
+}
+
+function libraries() {
+  const info = discover();
+  const libs = ['torch', 'torch_cpu', 'c10', ...(info.cuda ? ['torch_cuda', 'c10_cuda'] : [])];
+  return [`-L${info.libDir}`, `-Wl,-rpath,${info.libDir}`, ...libs.map((l) => `-l${l}`)];
+}
+
+function writeBuildInfo(dir) {
+  const info = discover();
+  const target = path.resolve(ROOT, dir);
+  const binaries = fs.existsSync(target) ? fs.readdirSync(target).filter((f) => f.endsWith('.node')) : [];
+  if (binaries.length === 0) fail(`no .node file in ${target}: build the addon first.`);
+  const record = {
+    libtorchVersion: info.version,
+    cuda: info.cuda,
+    cxx11Abi: info.cxx11Abi,
+    libDir: info.libDir,
+    torchDir: info.torchDir,
+    source: info.source,
+    platform: `${process.platform}-${process.arch}`,
+    binaries,
+    builtAt: new Date().toISOString(),
+  };
+  fs.writeFileSync(path.join(target, BUILD_INFO_FILE), JSON.stringify(record, null, 2) + '\n');
+  process.stdout.write(`autoresearch: recorded build info in ${path.relative(ROOT, path.join(target, BUILD_INFO_FILE))}\n`);
+}
+
+function main() {
+  const [command, arg] = process.argv.slice(2);
+  switch (command) {
+    case 'info':
+      return process.stdout.write(JSON.stringify(discover(), null, 2) + '\n');
+    case 'torch-dir':
+      return process.stdout.write(discover().torchDir);
+    case 'sources':
+      return process.stdout.write(sources().join(' '));
+    case 'include-dirs':
+      return process.stdout.write(includeDirs().join(' '));
+    case 'lib-dir':
+      return process.stdout.write(discover().libDir);
+    case 'libraries':
+      return process.stdout.write(libraries().join(' '));
+    case 'defines':
+      return process.stdout.write(defines().join(' '));
+    case 'write-build-info':
+      return writeBuildInfo(arg || 'build/Release');
+    default:
+      fail(`unknown command '${command}'. Commands: info, torch-dir, sources, include-dirs, lib-dir, libraries, defines, write-build-info DIR`);
+  }
+}
+
+module.exports = { discover, sources, defines, includeDirs, libraries, BUILD_INFO_FILE };
+if (require.main === module) main();

@@ -1,0 +1,65 @@
+// Small shared fixtures for the native tests: tiny models and deterministic batches.
+import { GPT, type ModelConfig, type TokenBatch } from '../lib';
+
+export function tinyConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
+  return {
+    vocabSize: 256,
+    sequenceLen: 32,
+    nLayer: 2,
+    nHead: 2,
+    nKvHead: 2,
+    nEmbd: 64,
+    windowPattern: 'SL',
+    mlpActivation: 'relu2',
+    mlpRatio: 4,
+    valueEmbeds: true,
+    softcap: 15,
+    rotaryBase: 10000,
+    ...overrides,
+  };
+}
+
+/** A deterministic pseudo-random batch (xorshift), targets = next token of a longer stream. */
+export function randomBatch(batchSize: number, seqLen: number, vocab: number, seed = 1): TokenBatch {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s % vocab;
+  };
+  const inputs = new Int32Array(batchSize * seqLen);
+  const targets = new Int32Array(batchSize * seqLen);
+  for (let b = 0; b < batchSize; b++) {
+    let prev = next();
+    for (let t = 0; t < seqLen; t++) {
+      const cur = next();
+      inputs[b * seqLen + t] = prev;
+      targets[b * seqLen + t] = cur;
+      prev = cur;
+    }
+  }
+  return { inputs, targets, batchSize, seqLen };
+}
+
+/** A model whose output projections are no longer zero, so every path affects the output. */
+export function trainedModel(config: ModelConfig, steps = 3, seed = 42): GPT {
+  const model = GPT.create(config, { device: 'cpu', seed });
+  const optimizer = model.createOptimizer();
+  for (let i = 0; i < steps; i++) {
+    model.trainStep([randomBatch(2, config.sequenceLen, config.vocabSize, 100 + i)], optimizer, {
+      lrMultiplier: 1,
+      muonMomentum: 0.95,
+      muonWeightDecay: 0,
+    });
+  }
+  return model;
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array, from = 0, to = a.length): number {
+  let m = 0;
+  for (let i = from; i < to; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
