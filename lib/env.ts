@@ -8,6 +8,8 @@ function positiveInt(name: string): number | undefined {
   return value;
 }
 
+// Read natively: AUTORESEARCH_SYSTEM_MALLOC=1 keeps glibc's default of returning freed
+// memory to the OS (see native/allocator.h). OMP_WAIT_POLICY defaults to PASSIVE (lib/native/load.ts).
 export const env = {
   /** AUTORESEARCH_THREADS: intra-op threads (default: the machine's cores). */
   threads: (): number | undefined => positiveInt('AUTORESEARCH_THREADS'),

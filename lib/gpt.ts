@@ -92,22 +92,22 @@ export class GPT implements Disposable {
   }
 
   /** Soft-capped fp32 logits, B x T x vocab, row-major. */
-  logits(inputs: Int32Array, batchSize: number, seqLen: number): Promise<Float32Array> {
+  async logits(inputs: Int32Array, batchSize: number, seqLen: number): Promise<Float32Array> {
     return this.#handle().logits(inputs, batchSize, seqLen);
   }
 
   /** Cross entropy of every position in nats (0 where the target is -1), B x T. */
-  perTokenLoss(batch: TokenBatch): Promise<Float32Array> {
+  async perTokenLoss(batch: TokenBatch): Promise<Float32Array> {
     return this.#handle().perTokenLoss(batch.inputs, batch.targets, batch.batchSize, batch.seqLen);
   }
 
   /** Loss and byte sums of one batch for val_bpb (see lib/bpb.ts). */
-  bpbSums(batch: TokenBatch, tokenBytes: Int32Array): Promise<NativeBpbSums> {
+  async bpbSums(batch: TokenBatch, tokenBytes: Int32Array): Promise<NativeBpbSums> {
     return this.#handle().bpbSums(batch.inputs, batch.targets, batch.batchSize, batch.seqLen, tokenBytes);
   }
 
   /** val_bpb over the given batches. */
-  evaluateBpb(batches: Iterable<TokenBatch> | AsyncIterable<TokenBatch>, tokenBytes: Int32Array): Promise<BpbResult> {
+  async evaluateBpb(batches: Iterable<TokenBatch> | AsyncIterable<TokenBatch>, tokenBytes: Int32Array): Promise<BpbResult> {
     return evaluateBpb(this, batches, tokenBytes);
   }
 

@@ -15,3 +15,4 @@ export { bitsPerByte, evaluateBpb, type BpbResult, type BpbSource } from './bpb'
 export { readHeader as readCheckpointHeader, type CheckpointHeader } from './checkpoint';
 export { getThreads, manualSeed, measureMatmulFlops, runtimeInfo, setThreads, type RuntimeInfo } from './runtime';
 export { AddonLoadError, CheckpointError, ConfigError, DisposedError } from './errors';
+export { doctor, formatDoctor, type DoctorReport } from './doctor';

@@ -5,9 +5,11 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "addon_data.h"
+#include "allocator.h"
 #include "async_task.h"
 #include "device.h"
 #include "errors.h"
@@ -82,6 +84,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->optimizer = Napi::Persistent(optimizer);
   env.SetInstanceData(data);
 
+  if (!std::getenv("AUTORESEARCH_SYSTEM_MALLOC")) keep_freed_memory_for_reuse();
   // Debian's libtorch starts with one intra-op thread: use every core unless told otherwise.
   set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 

@@ -238,5 +238,5 @@ function main() {
   }
 }
 
-module.exports = { discover, sources, defines, includeDirs, libraries, BUILD_INFO_FILE };
+module.exports = { discover, sources, defines, includeDirs, libraries, writeBuildInfo, BUILD_INFO_FILE };
 if (require.main === module) main();

@@ -149,7 +149,7 @@ function diagnose(message: string, record: BuildRecord | null): string[] {
       'several libtorch installations: set Torch_DIR to the one you want before rebuilding',
     ];
   }
-  if (/invalid ELF header|wrong ELF class|not a valid Win32/.test(message)) {
+  if (/invalid ELF header|wrong ELF class|file too short|not a valid Win32/.test(message)) {
     return ['the binary is for another platform: ' + REBUILD];
   }
   return [REBUILD, 'check the system set-up with: npx autoresearch doctor'];
@@ -194,6 +194,10 @@ export function loadAddon(): LoadedAddon {
     }
     let addon: NativeAddon;
     try {
+      // OpenMP (libtorch's element-wise ops) and OpenBLAS keep separate thread pools; idle
+      // OpenMP threads that spin steal the cores OpenBLAS needs (measured: a CPU step 1.6x
+      // slower). libgomp reads this once, when libtorch is loaded, i.e. right here.
+      process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       addon = require(binary) as NativeAddon;
     } catch (err) {

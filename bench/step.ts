@@ -1,0 +1,80 @@
+// `npm run bench:step`: median time of one full training step (forward + backward + MuonAdamW)
+// for the fixed benchmark config, as one JSON line. Not a test: figures, no assertions.
+//   DEPTH 4, model_dim 256, 2 heads of 128, seq 512, batch 8, vocab 8192, SSSL, threads = cores
+import os from 'node:os';
+
+import { getThreads, GPT, measureMatmulFlops, runtimeInfo, type TokenBatch } from '../lib';
+
+const WARMUP = 3;
+const STEPS = Number(process.env.BENCH_STEPS ?? 20);
+const B = 8;
+const T = 512;
+const V = 8192;
+
+function batch(seed: number): TokenBatch {
+  let s = seed;
+  const rand = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s % V;
+  };
+  const inputs = Int32Array.from({ length: B * T }, rand);
+  const targets = Int32Array.from({ length: B * T }, rand);
+  return { inputs, targets, batchSize: B, seqLen: T };
+}
+
+async function main(): Promise<void> {
+  using model = GPT.create(
+    {
+      vocabSize: V,
+      sequenceLen: T,
+      nLayer: 4,
+      nHead: 2,
+      nKvHead: 2,
+      nEmbd: 256,
+      windowPattern: 'SSSL',
+      mlpActivation: 'relu2',
+      mlpRatio: 4,
+      valueEmbeds: true,
+      softcap: 15,
+      rotaryBase: 10000,
+    },
+    { device: 'cpu', seed: 42 },
+  );
+  const optimizer = model.createOptimizer();
+  const settings = { lrMultiplier: 1, muonMomentum: 0.95, muonWeightDecay: 0.2 };
+  const times: number[] = [];
+  for (let i = 0; i < WARMUP + STEPS; i++) {
+    const data = batch(i + 1);
+    const start = process.hrtime.bigint();
+    model.trainStep([data], optimizer, settings);
+    model.synchronize();
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (i >= WARMUP) times.push(ms);
+  }
+  times.sort((a, b) => a - b);
+  const medianMs = times[Math.floor(times.length / 2)]!;
+  const tokensPerSecond = (B * T) / (medianMs / 1000);
+  const flops = model.flopsPerToken() * tokensPerSecond;
+  const matmul = await measureMatmulFlops(1024, 5, 'cpu');
+  const info = runtimeInfo();
+  console.log(
+    JSON.stringify({
+      bench: 'step',
+      config: { depth: 4, modelDim: 256, heads: 2, headDim: 128, seqLen: T, batch: B, vocab: V, pattern: 'SSSL' },
+      threads: getThreads(),
+      cores: os.availableParallelism(),
+      libtorch: info.build.libtorchVersion,
+      blas: info.blas.split(' ').slice(0, 2).join(' '),
+      steps: STEPS,
+      medianStepMs: Math.round(medianMs * 10) / 10,
+      minStepMs: Math.round(times[0]! * 10) / 10,
+      tokensPerSecond: Math.round(tokensPerSecond),
+      flopsPerToken: model.flopsPerToken(),
+      achievedGflops: Math.round(flops / 1e8) / 10,
+      matmulGflops: Math.round(matmul / 1e8) / 10,
+      fractionOfMatmul: Math.round((flops / matmul) * 1000) / 1000,
+    }),
+  );
+}
+
+void main();

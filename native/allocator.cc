@@ -1,0 +1,16 @@
+#include "allocator.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+namespace ar {
+
+void keep_freed_memory_for_reuse() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_MAX, 0);                 // large blocks come from the heap, not one mmap each
+  mallopt(M_TRIM_THRESHOLD, 0x7fffffff);  // and freed memory stays there for the next step
+#endif
+}
+
+}  // namespace ar

@@ -1,0 +1,43 @@
+// The evaluator contract (SPEC §6): val_bpb = sum(loss * [bytes > 0]) / (ln 2 * sum(bytes)).
+import { bitsPerByte, GPT } from '../../lib';
+import { addon } from '../../lib/native/load';
+import { randomBatch, tinyConfig } from '../helpers';
+
+test('bpb sums on a constructed case equal the hand computation', () => {
+  // vocab of 6: id 0 is a special token (0 bytes), the others 1..4 bytes.
+  const tokenBytes = Int32Array.from([0, 1, 2, 3, 4, 2]);
+  const loss = Float32Array.from([1.5, 2.0, 0.5, 3.0, 0.25, 9.0]);
+  const targets = Int32Array.from([1, 0, 3, -1, 4, 5]);
+  const sums = addon().testing.bpbSums(loss, targets, tokenBytes);
+  // counted: positions 0 (1 byte), 2 (3 bytes), 4 (4 bytes), 5 (2 bytes); 1 is special, 3 ignored.
+  expect(sums.tokens).toBe(4);
+  expect(sums.bytes).toBe(1 + 3 + 4 + 2);
+  expect(sums.nats).toBeCloseTo(1.5 + 0.5 + 0.25 + 9.0, 6);
+  expect(bitsPerByte(sums).bpb).toBeCloseTo(11.25 / (Math.LN2 * 10), 10);
+});
+
+test('bitsPerByte refuses to divide by zero bytes', () => {
+  expect(() => bitsPerByte({ nats: 1, bytes: 0, tokens: 0 })).toThrow(/no target token/);
+});
+
+test("a model's val_bpb equals the hand computation from its per-token losses", async () => {
+  using model = GPT.create(tinyConfig(), { device: 'cpu' });
+  const V = 256;
+  const tokenBytes = Int32Array.from({ length: V }, (_, id) => (id < 4 ? 0 : 1 + (id % 3)));
+  const batches = [randomBatch(2, 32, V, 1), randomBatch(2, 32, V, 2)];
+  batches[0]!.targets[5] = -1;
+  let nats = 0;
+  let bytes = 0;
+  for (const batch of batches) {
+    const losses = await model.perTokenLoss(batch);
+    batch.targets.forEach((t, i) => {
+      const b = t < 0 ? 0 : tokenBytes[t]!;
+      if (b > 0) nats += losses[i]!;
+      bytes += b;
+    });
+  }
+  const result = await model.evaluateBpb(batches, tokenBytes);
+  expect(result.bytes).toBe(bytes);
+  expect(result.bpb).toBeCloseTo(nats / (Math.LN2 * bytes), 5);
+  expect(result.bpb).toBeGreaterThan(0);
+});
