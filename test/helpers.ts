@@ -63,3 +63,14 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array, from = 0, to = a.le
   for (let i = from; i < to; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+/** Trains on one fixed batch; returns the losses of the first and the last step. */
+export function overfit(model: GPT, steps: number, seed = 11): { first: number; last: number } {
+  const optimizer = model.createOptimizer();
+  const batch = randomBatch(4, model.config.sequenceLen, model.config.vocabSize, seed);
+  const settings = { lrMultiplier: 1, muonMomentum: 0.95, muonWeightDecay: 0 };
+  const first = model.trainStep([batch], optimizer, settings);
+  let last = first;
+  for (let i = 0; i < steps; i++) last = model.trainStep([batch], optimizer, settings);
+  return { first, last };
+}

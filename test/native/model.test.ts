@@ -1,7 +1,7 @@
 // The GPT of SPEC §4 on the real addon: loss at init, causality, windows, GQA, learning.
 import { GPT } from '../../lib';
 import { addon } from '../../lib/native/load';
-import { maxAbsDiff, randomBatch, tinyConfig, trainedModel } from '../helpers';
+import { maxAbsDiff, overfit, randomBatch, tinyConfig, trainedModel } from '../helpers';
 
 const V = 256;
 
@@ -86,12 +86,7 @@ test('GQA: key/value projections, gates and value embeddings are sized by the kv
 
 test('a tiny model overfits one fixed batch', () => {
   using model = GPT.create(tinyConfig(), { device: 'cpu', seed: 3 });
-  const optimizer = model.createOptimizer();
-  const batch = randomBatch(4, 32, V, 11);
-  const settings = { lrMultiplier: 1, muonMomentum: 0.95, muonWeightDecay: 0 };
-  const first = model.trainStep([batch], optimizer, settings);
-  let last = first;
-  for (let i = 0; i < 40; i++) last = model.trainStep([batch], optimizer, settings);
+  const { first, last } = overfit(model, 40);
   expect(last).toBeLessThan(first / 4);
 });
 

@@ -1,7 +1,7 @@
 // The research directions beyond the reference, each off by default: MLP activation, value
 // embeddings off, soft-cap value or off, rotary base, MLP expansion ratio.
 import { GPT } from '../../lib';
-import { maxAbsDiff, randomBatch, tinyConfig, trainedModel } from '../helpers';
+import { maxAbsDiff, overfit, randomBatch, tinyConfig, trainedModel } from '../helpers';
 
 const V = 256;
 const names = (model: GPT) => model.parameters().map((p) => p.name);
@@ -14,12 +14,7 @@ for (const activation of ['swiglu', 'gelu'] as const) {
     expect(maxAbsDiff(await model.logits(probe.inputs, 1, 32), await reference.logits(probe.inputs, 1, 32))).toBeGreaterThan(1e-4);
     expect(names(model).includes('transformer.h.0.mlp.c_gate.weight')).toBe(activation === 'swiglu');
     // ...and it learns: overfits one fixed batch.
-    const optimizer = model.createOptimizer();
-    const batch = randomBatch(4, 32, V, 11);
-    const settings = { lrMultiplier: 1, muonMomentum: 0.95, muonWeightDecay: 0 };
-    const first = model.trainStep([batch], optimizer, settings);
-    let last = first;
-    for (let i = 0; i < 30; i++) last = model.trainStep([batch], optimizer, settings);
+    const { first, last } = overfit(model, 30);
     expect(last).toBeLessThan(first / 2);
   });
 }
