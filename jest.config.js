@@ -6,6 +6,7 @@ module.exports = {
   // The prebuild test needs `npm run prebuild` first: `npm run test:prebuild` runs it.
   testPathIgnorePatterns: ['/node_modules/', '/test/build/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  setupFiles: ['<rootDir>/test/setup.ts'],
   maxWorkers: 1,
   testTimeout: 60000,
 };
