@@ -16,6 +16,7 @@
 //   include-dirs         include directories (libtorch, node-addon-api, CUDA when needed)
 //   lib-dir              directory holding libtorch.so
 //   libraries            linker flags for node-gyp (libs + runtime search path)
+//   system-libraries     other libraries both builds link (PCRE2)
 //   defines              preprocessor definitions shared by both builds
 //   write-build-info DIR record what the addon in DIR was built against
 'use strict';
@@ -191,7 +192,12 @@ function includeDirs() {
 function libraries() {
   const info = discover();
   const libs = ['torch', 'torch_cpu', 'c10', ...(info.cuda ? ['torch_cuda', 'c10_cuda'] : [])];
-  return [`-L${info.libDir}`, `-Wl,-rpath,${info.libDir}`, ...libs.map((l) => `-l${l}`)];
+  return [`-L${info.libDir}`, `-Wl,-rpath,${info.libDir}`, ...libs.map((l) => `-l${l}`), ...systemLibraries().map((l) => `-l${l}`)];
+}
+
+/** Libraries besides libtorch, linked by both builds: PCRE2 for the tokenizer's split pattern. */
+function systemLibraries() {
+  return ['pcre2-8'];
 }
 
 function writeBuildInfo(dir) {
@@ -229,6 +235,8 @@ function main() {
       return process.stdout.write(discover().libDir);
     case 'libraries':
       return process.stdout.write(libraries().join(' '));
+    case 'system-libraries':
+      return process.stdout.write(systemLibraries().join(' '));
     case 'defines':
       return process.stdout.write(defines().join(' '));
     case 'write-build-info':

@@ -20,7 +20,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # libopenblas0-pthread replaces the reference BLAS libtorch-dev pulls in (about 40x faster).
-PACKAGES=(libtorch-dev libopenblas0-pthread cmake g++ make python3)
+# libpcre2-dev: the tokenizer's pre-tokenization regex (possessive quantifiers, Unicode classes).
+PACKAGES=(libtorch-dev libopenblas0-pthread libpcre2-dev cmake g++ make python3)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
