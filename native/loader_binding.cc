@@ -87,8 +87,10 @@ class LoaderBinding : public Napi::ObjectWrap<LoaderBinding> {
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    loader_.reset();
-    return info.Env().Undefined();
+    return guarded(info.Env(), [&]() -> Napi::Value {
+      loader_.reset();  // unmaps the file
+      return info.Env().Undefined();
+    });
   }
 
   std::unique_ptr<DataLoader> loader_;

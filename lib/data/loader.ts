@@ -30,8 +30,9 @@ export interface DataLoaderOptions {
   shuffle?: boolean;
 }
 
-export const LOADER_DEFAULTS = {
-  dtype: 'uint16' as TokenDtype,
+/** Defaults of the optional DataLoaderOptions. */
+export const LOADER_DEFAULTS: Readonly<Required<Pick<DataLoaderOptions, 'dtype' | 'seed' | 'bufferDocs' | 'shuffle'>>> = {
+  dtype: 'uint16',
   seed: 42,
   bufferDocs: 1000,
   shuffle: true,
