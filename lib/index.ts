@@ -11,6 +11,14 @@ export {
   type ModelSizing,
 } from './model-config';
 export { batchFromRows, type TokenBatch } from './batch';
+export {
+  DataLoader,
+  LOADER_DEFAULTS,
+  type DataLoaderOptions,
+  type LoaderBatch,
+  type LoaderState,
+  type TokenDtype,
+} from './data/loader';
 export { bitsPerByte, evaluateBpb, type BpbResult, type BpbSource } from './bpb';
 export { readHeader as readCheckpointHeader, type CheckpointHeader } from './checkpoint';
 export { getThreads, manualSeed, measureMatmulFlops, runtimeInfo, setThreads, type RuntimeInfo } from './runtime';

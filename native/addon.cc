@@ -14,6 +14,7 @@
 #include "device.h"
 #include "errors.h"
 #include "js_convert.h"
+#include "loader_binding.h"
 #include "matmul_probe.h"
 #include "model_binding.h"
 #include "optimizer_binding.h"
@@ -90,6 +91,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   exports.Set("NativeModel", model);
   exports.Set("NativeOptimizer", optimizer);
+  define_loader(env, exports);
   exports.Set("buildInfo", Napi::Function::New<BuildInfo>(env, "buildInfo"));
   exports.Set("runtimeInfo", Napi::Function::New<RuntimeInfo>(env, "runtimeInfo"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));

@@ -115,6 +115,39 @@ export interface NativeOptimizer {
   dispose(): void;
 }
 
+/** Options of NativeDataLoader, all required (defaults live in lib/data/loader.ts). */
+export interface NativeDataLoaderOptions {
+  batchSize: number;
+  seqLen: number;
+  bosId: number;
+  dtype: 'uint16' | 'uint32';
+  seed: number;
+  bufferDocs: number;
+  shuffle: boolean;
+}
+
+export interface NativeLoaderState {
+  /** Pass of the document stream over the file, 1 during the first. */
+  epoch: number;
+  /** Documents placed into rows, whole or cropped. */
+  documentsConsumed: number;
+  /** Tokens placed into rows: batchSize x (seqLen + 1) per batch. */
+  tokensServed: number;
+  /** Documents in the file. */
+  documents: number;
+  /** Tokens in the file. */
+  tokens: number;
+}
+
+/** A memory-mapped token file and its best-fit packer (native/data_loader.h). */
+export interface NativeDataLoader {
+  /** The next packed batch: B x T inputs and targets, row-major, and the current epoch. */
+  next(): { inputs: Int32Array; targets: Int32Array; epoch: number };
+  state(): NativeLoaderState;
+  /** Unmaps the file; later calls throw. */
+  dispose(): void;
+}
+
 export interface NativeBuildInfo {
   libtorchVersion: string;
   cuda: boolean;
@@ -166,6 +199,7 @@ export interface NativeTesting {
 export interface NativeAddon {
   NativeModel: new (config: NativeModelConfig, options: NativeModelOptions) => NativeModel;
   NativeOptimizer: new (model: NativeModel, config: NativeOptimizerConfig) => NativeOptimizer;
+  NativeDataLoader: new (path: string, options: NativeDataLoaderOptions) => NativeDataLoader;
   buildInfo(): NativeBuildInfo;
   runtimeInfo(): NativeRuntimeInfo;
   setNumThreads(threads: number): void;
