@@ -57,8 +57,8 @@ export class DownloadError extends Error {
     const lines = failures.map((f) => `- ${f.shard} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'}): ${f.error.message}`);
     super(
       `${failures.length} shard${failures.length === 1 ? '' : 's'} could not be downloaded:\n${lines.join('\n')}\n` +
-        'Run the same command again to fetch only what is missing; if the host is unreachable, point ' +
-        'AUTORESEARCH_DATA_BASE_URL (or --base-url) at a mirror.',
+        'Run the same command again to fetch only what is missing; if the host is unreachable, set ' +
+        'AUTORESEARCH_DATA_BASE_URL to a mirror.',
     );
   }
 }

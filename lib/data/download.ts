@@ -125,9 +125,10 @@ function checkOptions(options: DownloadOptions): void {
   };
   positive('workers', options.workers ?? 8);
   positive('attempts', options.attempts ?? 5);
-  for (const [name, value] of [['backoffMs', options.backoffMs ?? 0], ['stallTimeoutMs', options.stallTimeoutMs ?? 1]] as const) {
-    if (!(value >= 0) || !Number.isFinite(value)) throw new ConfigError(`${name}=${value} must be a finite number ≥ 0`);
-  }
+  const backoffMs = options.backoffMs ?? 1000;
+  if (!Number.isFinite(backoffMs) || backoffMs < 0) throw new ConfigError(`backoffMs=${backoffMs} must be a finite number ≥ 0`);
+  const stallTimeoutMs = options.stallTimeoutMs ?? 60_000;
+  if (!Number.isFinite(stallTimeoutMs) || stallTimeoutMs <= 0) throw new ConfigError(`stallTimeoutMs=${stallTimeoutMs} must be a finite number > 0`);
   const seen = new Set<string>();
   for (const s of options.shards) {
     if (!s.name || s.name.includes('/') || s.name.includes('\\') || s.name === '.' || s.name === '..') {

@@ -252,5 +252,6 @@ test('bad options are refused before any request', async () => {
   await expect(downloadShards({ ...base, shards: [shard(0), shard(0)] })).rejects.toThrow(/listed twice/);
   await expect(downloadShards({ ...base, shards: [{ name: '../escape.parquet', path: 'x' }] })).rejects.toThrow(/plain file name/);
   await expect(downloadShards({ ...base, shards: [shard(0)], workers: 0 })).rejects.toThrow(/workers=0/);
+  await expect(downloadShards({ ...base, shards: [shard(0)], stallTimeoutMs: 0 })).rejects.toThrow(/stallTimeoutMs=0/);
   expect(server.requests.size).toBe(0);
 });
