@@ -17,4 +17,9 @@ export const env = {
   addonPath: (): string | undefined => process.env.AUTORESEARCH_ADDON || undefined,
   /** AUTORESEARCH_DEVICE: auto | cpu | cuda | cuda:N (default auto). */
   device: (): string => process.env.AUTORESEARCH_DEVICE || 'auto',
+  /**
+   * AUTORESEARCH_DATA_BASE_URL: fetch dataset shards from this URL instead of the dataset's
+   * default (a mirror or a local server); shard paths are appended to it.
+   */
+  dataBaseUrl: (): string | undefined => process.env.AUTORESEARCH_DATA_BASE_URL || undefined,
 };

@@ -29,3 +29,41 @@ export class CheckpointError extends Error {
 export class DisposedError extends Error {
   override name = 'DisposedError';
 }
+
+/** One shard that could not be downloaded, with the last error seen for it. */
+export interface ShardFailure {
+  /** The shard's file name, e.g. `shard_00003.parquet`. */
+  readonly shard: string;
+  /** The URL it was fetched from. */
+  readonly url: string;
+  /** How many attempts were made. */
+  readonly attempts: number;
+  /** The error of the last attempt. */
+  readonly error: Error;
+}
+
+/**
+ * Some shards could not be downloaded after every attempt. The other shards completed; the
+ * failed ones left nothing behind (no `.tmp`, no partial file), so running again resumes.
+ */
+export class DownloadError extends Error {
+  override name = 'DownloadError';
+  constructor(
+    /** The shards that failed, in the order they were requested. */
+    readonly failures: readonly ShardFailure[],
+    /** The shards that are complete on disk (downloaded now or already present). */
+    readonly completed: readonly string[],
+  ) {
+    const lines = failures.map((f) => `- ${f.shard} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'}): ${f.error.message}`);
+    super(
+      `${failures.length} shard${failures.length === 1 ? '' : 's'} could not be downloaded:\n${lines.join('\n')}\n` +
+        'Run the same command again to fetch only what is missing; if the host is unreachable, set ' +
+        'AUTORESEARCH_DATA_BASE_URL to a mirror.',
+    );
+  }
+}
+
+/** Data a step needs is not on disk (shards not downloaded, or the directory is wrong). */
+export class MissingDataError extends Error {
+  override name = 'MissingDataError';
+}

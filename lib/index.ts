@@ -24,3 +24,27 @@ export { readHeader as readCheckpointHeader, type CheckpointHeader } from './che
 export { getThreads, manualSeed, measureMatmulFlops, runtimeInfo, setThreads, type RuntimeInfo } from './runtime';
 export { AddonLoadError, CheckpointError, ConfigError, DisposedError } from './errors';
 export { doctor, formatDoctor, type DoctorReport } from './doctor';
+export {
+  DATASETS,
+  DEFAULT_DATASET,
+  datasetDir,
+  datasetNames,
+  getDataset,
+  resolveBaseUrl,
+  shardsToFetch,
+  shardUrl,
+  type BuiltinDataset,
+  type Dataset,
+  type DatasetDefaults,
+  type DatasetKind,
+  type DatasetName,
+  type ParquetDataset,
+  type ShardRef,
+  type ShardToFetch,
+  type Split,
+} from './data/datasets';
+export { downloadShards, type DownloadEvent, type DownloadOptions, type DownloadResult } from './data/download';
+export { countRows, isValidParquetFile, readParquetMetadata, readTextColumn, validateParquetFile } from './data/parquet';
+export { documents, localShards, type DocumentsOptions } from './data/documents';
+export { SOTU_VAL_EVERY, sotuDocuments, sotuSplit, type SotuDocument } from './data/sotu';
+export { DownloadError, MissingDataError, type ShardFailure } from './errors';

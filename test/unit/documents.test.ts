@@ -1,0 +1,59 @@
+// documents(): the split a tokenizer or loader reads, from downloaded shards or the built-in corpus.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { getDataset, type ParquetDataset } from '../../lib/data/datasets';
+import { documents, localShards } from '../../lib/data/documents';
+import { sotuSplit } from '../../lib/data/sotu';
+import { MissingDataError } from '../../lib/errors';
+import { parquetBytes, sampleDocs, tempDir } from '../data-fixtures';
+
+const tiny = getDataset('tinystories') as ParquetDataset;
+let dir: string;
+let remove: () => Promise<void>;
+beforeEach(async () => ({ dir, remove } = await tempDir()));
+afterEach(() => remove());
+
+async function collect(it: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const s of it) out.push(s);
+  return out;
+}
+
+/** Writes shard files under the registry's names: training shards 0, 1, 3 (not 2) and the val shard. */
+async function writeShards(): Promise<void> {
+  for (const i of [3, 0, 1]) {
+    await fs.writeFile(path.join(dir, tiny.trainShards[i]!.name), parquetBytes(sampleDocs(i, 20 + i), { codec: 'SNAPPY', rowGroupSize: 8 }));
+  }
+  await fs.writeFile(path.join(dir, tiny.valShards[0]!.name), parquetBytes(sampleDocs(99, 15)));
+  await fs.writeFile(path.join(dir, `${tiny.trainShards[2]!.name}.tmp`), 'partial'); // ignored
+}
+
+test("'train' reads the training shards present, in registry order; 'val' only the pinned val shard", async () => {
+  await writeShards();
+  expect(await collect(documents(tiny, 'train', { dir }))).toEqual([...sampleDocs(0, 20), ...sampleDocs(1, 21), ...sampleDocs(3, 23)]);
+  expect(await collect(documents('tinystories', 'val', { dir }))).toEqual(sampleDocs(99, 15));
+  expect(await localShards(tiny, 'train', dir)).toEqual([0, 1, 3].map((i) => path.join(dir, tiny.trainShards[i]!.name)));
+});
+
+test('missing shards: a MissingDataError telling which command to run', async () => {
+  await expect(collect(documents(tiny, 'val', { dir }))).rejects.toThrow(MissingDataError);
+  await expect(collect(documents(tiny, 'val', { dir }))).rejects.toThrow(
+    /validation shard validation-00000-of-00001-869c898b519ad725\.parquet of tinystories is not in .*: run `autoresearch prepare --dataset tinystories` first/,
+  );
+  await fs.writeFile(path.join(dir, tiny.valShards[0]!.name), parquetBytes(['only val']));
+  await expect(collect(documents(tiny, 'train', { dir }))).rejects.toThrow(/No training shards of tinystories .*autoresearch prepare --dataset tinystories/);
+  await expect(collect(documents('climbmix', 'train', { dir: path.join(dir, 'nope') }))).rejects.toThrow(
+    /No data for climbmix .*does not exist.*autoresearch prepare --dataset climbmix/,
+  );
+  await expect(collect(documents('climbmix', 'train'))).rejects.toThrow(/options\.dir/);
+});
+
+test('sotu gives its pinned split without any directory', async () => {
+  const val = await collect(documents('sotu', 'val'));
+  const train = await collect(documents('sotu', 'train', { dir }));
+  expect(val).toEqual(sotuSplit('val').map((d) => d.text));
+  expect(val).toHaveLength(23);
+  expect(train).toHaveLength(210);
+  const valSet = new Set(val);
+  expect(train.filter((t) => valSet.has(t))).toEqual([]);
+});
