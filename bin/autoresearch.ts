@@ -4,12 +4,19 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
 import { doctorCommand } from '../lib/cli/doctor';
+import { prepareCommand } from '../lib/cli/prepare';
 
 void yargs(hideBin(process.argv))
   .scriptName('autoresearch')
+  .command(prepareCommand)
   .command(doctorCommand)
   .demandCommand(1, 'Name a command (see --help).')
   .recommendCommands()
   .strict()
   .help()
+  .fail((message, error) => {
+    // Our errors already say what is wrong and what to do: print them plainly.
+    process.stderr.write(`autoresearch: ${error ? error.message : `${message} (see autoresearch --help)`}\n`);
+    process.exit(1);
+  })
   .parseAsync();

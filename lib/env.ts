@@ -11,6 +11,8 @@ function positiveInt(name: string): number | undefined {
 // Read natively: AUTORESEARCH_SYSTEM_MALLOC=1 keeps glibc's default of returning freed
 // memory to the OS (see native/allocator.h). OMP_WAIT_POLICY defaults to PASSIVE (lib/native/load.ts).
 export const env = {
+  /** AUTORESEARCH_CACHE_DIR: where prepared data lives (default ~/.cache/autoresearch). */
+  cacheDir: (): string | undefined => process.env.AUTORESEARCH_CACHE_DIR || undefined,
   /** AUTORESEARCH_THREADS: intra-op threads (default: the machine's cores). */
   threads: (): number | undefined => positiveInt('AUTORESEARCH_THREADS'),
   /** AUTORESEARCH_ADDON: load this .node file instead of searching prebuilds/ and build/. */

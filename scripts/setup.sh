@@ -10,8 +10,8 @@ die() { printf '\nautoresearch setup: %s\n' "$*" >&2; exit 1; }
 
 [ "$(uname -s)" = "Linux" ] || die "this script supports Debian/Ubuntu Linux; elsewhere install libtorch and CMake yourself, then run: npm ci && npm run build:all"
 command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian/Ubuntu. Install libtorch (set Torch_DIR), CMake and a C++17 compiler, then run: npm ci && npm run build:all"
-command -v node >/dev/null || die "Node.js >= 20 is required: https://nodejs.org"
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || die "Node.js >= 20 is required (found $(node --version))"
+command -v node >/dev/null || die "Node.js >= 20.19 is required: https://nodejs.org"
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' || die "Node.js >= 20.19 is required (found $(node --version))"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,107 @@
+// Where prepared data lives and what it records. Every command takes the cache directory
+// from --cache-dir, else AUTORESEARCH_CACHE_DIR, else ~/.cache/autoresearch:
+//   <cache>/data/<dataset>/        downloaded shards (parquet datasets)
+//   <cache>/tokenizer/<dataset>/   tokenizer.tiktoken, tokenizer.json, token_bytes.bin
+//   <cache>/tokens/<dataset>/      train.bin, val.bin (BOS-prefixed documents), meta.json
+// meta.json fixes MAX_SEQ_LEN, EVAL_TOKENS and the dataset for every later run: a run whose
+// constants disagree with the prepared data refuses to start.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import { env } from '../env';
+import { ConfigError } from '../errors';
+
+export const META_VERSION = 1;
+
+export interface SplitMeta {
+  /** File name inside the tokens directory. */
+  file: string;
+  documents: number;
+  tokens: number;
+}
+
+/** The fixed harness of every experiment on this data (SPEC §2). */
+export interface PreparedMeta {
+  version: number;
+  dataset: string;
+  /** MAX_SEQ_LEN: context length, also the evaluation sequence length. */
+  maxSeqLen: number;
+  /** EVAL_TOKENS: tokens scored by the evaluator. */
+  evalTokens: number;
+  vocabSize: number;
+  bosId: number;
+  /** Token id storage in train.bin / val.bin. */
+  dtype: 'uint16' | 'uint32';
+  train: SplitMeta;
+  val: SplitMeta;
+  /** Shards (or built-in documents) the splits came from. */
+  sources: { train: string[]; val: string[] };
+  createdAt: string;
+}
+
+export function resolveCacheDir(override?: string): string {
+  return path.resolve(override ?? env.cacheDir() ?? path.join(os.homedir(), '.cache', 'autoresearch'));
+}
+
+export interface DatasetPaths {
+  cacheDir: string;
+  shards: string;
+  tokenizer: string;
+  tokens: string;
+  meta: string;
+}
+
+export function datasetPaths(dataset: string, cacheDir?: string): DatasetPaths {
+  const root = resolveCacheDir(cacheDir);
+  const tokens = path.join(root, 'tokens', dataset);
+  return {
+    cacheDir: root,
+    shards: path.join(root, 'data', dataset),
+    tokenizer: path.join(root, 'tokenizer', dataset),
+    tokens,
+    meta: path.join(tokens, 'meta.json'),
+  };
+}
+
+/** The prepared data of a dataset; throws with the command that prepares it when absent. */
+export async function readPreparedMeta(dataset: string, cacheDir?: string): Promise<PreparedMeta> {
+  const paths = datasetPaths(dataset, cacheDir);
+  let raw: string;
+  try {
+    raw = await fs.readFile(paths.meta, 'utf8');
+  } catch {
+    throw new ConfigError(
+      `no prepared data for '${dataset}' in ${paths.cacheDir}: run \`autoresearch prepare --dataset ${dataset}\` first`,
+    );
+  }
+  const meta = JSON.parse(raw) as PreparedMeta;
+  if (meta.version !== META_VERSION) {
+    throw new ConfigError(`prepared data in ${paths.tokens} is from another version: run \`autoresearch prepare --dataset ${dataset}\` again`);
+  }
+  return meta;
+}
+
+/** Refuses constants that disagree with the prepared data (comparisons would be invalid). */
+export function checkConstants(meta: PreparedMeta, requested: { maxSeqLen?: number; evalTokens?: number }): void {
+  const clashes: string[] = [];
+  if (requested.maxSeqLen !== undefined && requested.maxSeqLen !== meta.maxSeqLen) {
+    clashes.push(`MAX_SEQ_LEN ${requested.maxSeqLen} (prepared: ${meta.maxSeqLen})`);
+  }
+  if (requested.evalTokens !== undefined && requested.evalTokens !== meta.evalTokens) {
+    clashes.push(`EVAL_TOKENS ${requested.evalTokens} (prepared: ${meta.evalTokens})`);
+  }
+  if (clashes.length > 0) {
+    throw new ConfigError(
+      `${clashes.join(' and ')} disagree with the prepared '${meta.dataset}' data; results would not be comparable. ` +
+        `Use the prepared values, or re-run \`autoresearch prepare --dataset ${meta.dataset}\` with the new ones.`,
+    );
+  }
+}
+
+export async function writePreparedMeta(paths: DatasetPaths, meta: PreparedMeta): Promise<void> {
+  await fs.mkdir(paths.tokens, { recursive: true });
+  const tmp = `${paths.meta}.tmp`;
+  await fs.writeFile(tmp, JSON.stringify(meta, null, 2) + '\n');
+  await fs.rename(tmp, paths.meta);
+}
