@@ -29,3 +29,8 @@ export class CheckpointError extends Error {
 export class DisposedError extends Error {
   override name = 'DisposedError';
 }
+
+/** A tokenizer directory is missing a file or holds a corrupt one; the message names the file. */
+export class TokenizerError extends Error {
+  override name = 'TokenizerError';
+}
