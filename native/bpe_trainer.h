@@ -9,9 +9,10 @@
 // Tie-break (documented, deterministic): the highest count wins; among equal counts the pair
 // with the smaller left id, then the smaller right id. Results do not depend on the order in
 // which text was added or on threads.
-// A pair whose concatenated bytes already exist as a token (e.g. " t"+"he" after " th"+"e"
-// made " the") is skipped: tiktoken's format maps bytes to ranks, so every token's bytes
-// must be distinct; such pairs still merge at encode time into the existing token.
+// Guard: a pair whose concatenated bytes already exist as a token is skipped. tiktoken's
+// format maps bytes to ranks, so every token's bytes must be distinct (a second spelling of
+// the same bytes would still merge at encode time, into the existing token). Not observed on
+// real text or in randomized searches, but cheap to rule out.
 // Ranks: the 256 single bytes have rank = byte value; merge k has rank 256 + k.
 #pragma once
 
