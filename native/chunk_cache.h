@@ -17,7 +17,7 @@ namespace ar {
 class ChunkCache {
  public:
   static constexpr size_t kMaxKeyBytes = 64;
-  static constexpr size_t kMaxEntries = 1 << 20;
+  static constexpr size_t kMaxEntries = 1 << 18;  // ~20 MB at most per cache
 
   ChunkCache();
 
