@@ -67,3 +67,8 @@ export class DownloadError extends Error {
 export class MissingDataError extends Error {
   override name = 'MissingDataError';
 }
+
+/** A tokenizer directory is missing a file or holds a corrupt one; the message names the file. */
+export class TokenizerError extends Error {
+  override name = 'TokenizerError';
+}

@@ -22,7 +22,17 @@ export {
 export { bitsPerByte, evaluateBpb, type BpbResult, type BpbSource } from './bpb';
 export { readHeader as readCheckpointHeader, type CheckpointHeader } from './checkpoint';
 export { getThreads, manualSeed, measureMatmulFlops, runtimeInfo, setThreads, type RuntimeInfo } from './runtime';
-export { AddonLoadError, CheckpointError, ConfigError, DisposedError } from './errors';
+export {
+  SANITY_TEXT,
+  SPECIAL_TOKENS,
+  SPLIT_PATTERN,
+  TOKENIZER_FILES,
+  Tokenizer,
+  type EncodeOptions,
+  type TokenizerTrainOptions,
+  type TrainingStats,
+} from './tokenizer';
+export { AddonLoadError, CheckpointError, ConfigError, DisposedError, TokenizerError } from './errors';
 export { doctor, formatDoctor, type DoctorReport } from './doctor';
 export {
   DATASETS,

@@ -1,5 +1,6 @@
-// Entry point of the addon: registers NativeModel, NativeOptimizer, the runtime functions
-// (threads, seed, device and build facts, matmul probe) and the testing hooks.
+// Entry point of the addon: registers NativeModel, NativeOptimizer, the tokenizer classes
+// (NativeBpeTrainer, NativeTokenizer), the runtime functions (threads, seed, device and build
+// facts, matmul probe) and the testing hooks.
 // lib/native/addon.ts is the hand-written TypeScript description of everything exported here.
 #include <napi.h>
 #include <torch/torch.h>
@@ -20,6 +21,7 @@
 #include "optimizer_binding.h"
 #include "testing_binding.h"
 #include "threads.h"
+#include "tokenizer_binding.h"
 
 namespace ar {
 namespace {
@@ -99,6 +101,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("manualSeed", Napi::Function::New<ManualSeed>(env, "manualSeed"));
   exports.Set("measureMatmulFlops", Napi::Function::New<MeasureMatmulFlops>(env, "measureMatmulFlops"));
   exports.Set("testing", define_testing(env));
+  define_tokenizer(env, exports);
   return exports;
 }
 

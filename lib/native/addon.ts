@@ -196,10 +196,63 @@ export interface NativeTesting {
   setAttentionBlockSize(block: number): number;
 }
 
+export interface NativeTrainerOptions {
+  /** The split pattern (PCRE2 syntax). */
+  pattern: string;
+  /** Each document is cut to its first docChars code points. */
+  docChars: number;
+  /** Code points used in total, at most; Infinity for no limit. */
+  maxChars: number;
+}
+
+export interface NativeTrainerProgress {
+  /** Documents (or parts of documents) used from this batch. */
+  docs: number;
+  /** Code points used from this batch. */
+  chars: number;
+  totalDocs: number;
+  totalChars: number;
+  /** maxChars reached: further batches are ignored. */
+  full: boolean;
+}
+
+export interface NativeBpeTrainer {
+  /** Cuts, pre-tokenizes and counts the chunks of a batch of documents, off the JS thread. */
+  add(texts: string[]): Promise<NativeTrainerProgress>;
+  /** Merges until vocabSize - specialTokens tokens; resolves to the token bytes in rank order. */
+  train(vocabSize: number, specialTokens: number): Promise<Uint8Array[]>;
+  stats(): { docs: number; chars: number; distinctChunks: number; full: boolean };
+}
+
+export interface NativeTokenizerInfo {
+  vocabSize: number;
+  /** Ordinary tokens (ranks); special tokens take the ids from here on. */
+  numRanks: number;
+  /** The first special token's id, -1 without special tokens. */
+  bosId: number;
+  /** Whether PCRE2 could JIT-compile the split pattern. */
+  jit: boolean;
+}
+
+export interface NativeTokenizer {
+  encode(text: string, bos: boolean): Int32Array;
+  /** Every text on every intra-op thread, off the JS thread. */
+  encodeBatch(texts: string[], bos: boolean): Promise<Int32Array[]>;
+  /** UTF-8 decoding of the tokens' bytes; invalid sequences become U+FFFD as with TextDecoder. */
+  decode(ids: Int32Array): string;
+  decodeBytes(ids: Int32Array): Uint8Array;
+  /** Byte length per id, 0 for special tokens. */
+  tokenBytes(): Int32Array;
+  info(): NativeTokenizerInfo;
+}
+
 export interface NativeAddon {
   NativeModel: new (config: NativeModelConfig, options: NativeModelOptions) => NativeModel;
   NativeOptimizer: new (model: NativeModel, config: NativeOptimizerConfig) => NativeOptimizer;
   NativeDataLoader: new (path: string, options: NativeDataLoaderOptions) => NativeDataLoader;
+  NativeBpeTrainer: new (options: NativeTrainerOptions) => NativeBpeTrainer;
+  /** ranks: token bytes in rank order (rank = id); special tokens get the ids after them. */
+  NativeTokenizer: new (ranks: Uint8Array[], specialTokens: string[], pattern: string) => NativeTokenizer;
   buildInfo(): NativeBuildInfo;
   runtimeInfo(): NativeRuntimeInfo;
   setNumThreads(threads: number): void;
