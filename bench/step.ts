@@ -4,6 +4,7 @@
 import os from 'node:os';
 
 import { getThreads, GPT, measureMatmulFlops, runtimeInfo, type TokenBatch } from '../lib';
+import { BENCH_MODEL, median, timeTrainingSteps } from './util';
 
 const WARMUP = 3;
 const STEPS = Number(process.env.BENCH_STEPS ?? 20);
@@ -23,36 +24,9 @@ function batch(seed: number): TokenBatch {
 }
 
 async function main(): Promise<void> {
-  using model = GPT.create(
-    {
-      vocabSize: V,
-      sequenceLen: T,
-      nLayer: 4,
-      nHead: 2,
-      nKvHead: 2,
-      nEmbd: 256,
-      windowPattern: 'SSSL',
-      mlpActivation: 'relu2',
-      mlpRatio: 4,
-      valueEmbeds: true,
-      softcap: 15,
-      rotaryBase: 10000,
-    },
-    { device: 'cpu', seed: 42 },
-  );
-  const optimizer = model.createOptimizer();
-  const settings = { lrMultiplier: 1, muonMomentum: 0.95, muonWeightDecay: 0.2 };
-  const times: number[] = [];
-  for (let i = 0; i < WARMUP + STEPS; i++) {
-    const data = batch(i + 1);
-    const start = process.hrtime.bigint();
-    model.trainStep([data], optimizer, settings);
-    model.synchronize();
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    if (i >= WARMUP) times.push(ms);
-  }
-  times.sort((a, b) => a - b);
-  const medianMs = times[Math.floor(times.length / 2)]!;
+  using model = GPT.create(BENCH_MODEL, { device: 'cpu', seed: 42 });
+  const times = timeTrainingSteps(model, Array.from({ length: WARMUP + STEPS }, (_, i) => batch(i + 1)), WARMUP);
+  const medianMs = median(times);
   const tokensPerSecond = (B * T) / (medianMs / 1000);
   const flops = model.flopsPerToken() * tokensPerSecond;
   const matmul = await measureMatmulFlops(1024, 5, 'cpu');

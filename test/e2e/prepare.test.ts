@@ -13,19 +13,29 @@ const root = packageRoot();
 let cache: string;
 
 function cli(...args: string[]) {
+  return cliWith({}, ...args);
+}
+
+function cliWith(env: Record<string, string>, ...args: string[]) {
   const out = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'bin/autoresearch.ts'), ...args], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, AUTORESEARCH_CACHE_DIR: cache },
+    env: { ...process.env, AUTORESEARCH_CACHE_DIR: cache, ...env },
     timeout: 600_000,
   });
   return { status: out.status, stdout: out.stdout, stderr: out.stderr };
 }
 
+const savedCacheDir = process.env.AUTORESEARCH_CACHE_DIR;
 beforeAll(() => {
   cache = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-prepare-'));
+  process.env.AUTORESEARCH_CACHE_DIR = cache; // for the in-process reads below
 });
-afterAll(() => fs.rmSync(cache, { recursive: true, force: true }));
+afterAll(() => {
+  fs.rmSync(cache, { recursive: true, force: true });
+  if (savedCacheDir === undefined) delete process.env.AUTORESEARCH_CACHE_DIR;
+  else process.env.AUTORESEARCH_CACHE_DIR = savedCacheDir;
+});
 
 describe('prepare --dataset sotu', () => {
   let meta: PreparedMeta;
@@ -80,6 +90,14 @@ describe('prepare --dataset sotu', () => {
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/sotu/);
     expect(fs.readFileSync(datasetPaths('sotu').meta, 'utf8')).toBe(before);
+  }, 600_000);
+
+  test('with no dataset named and the reference host unreachable, the built-in corpus is used', () => {
+    // Port 9 on loopback is closed: the reachability probe fails at once.
+    const run = cliWith({ AUTORESEARCH_DATA_BASE_URL: 'http://127.0.0.1:9' }, 'prepare', '--vocab-size', '512', '--json');
+    expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(/no network reachable: using the built-in offline corpus \(sotu\)/);
+    expect(JSON.parse(run.stdout).dataset).toBe('sotu');
   }, 600_000);
 
   test('a run with other constants than the prepared ones is refused', () => {
