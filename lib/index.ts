@@ -58,3 +58,5 @@ export { countRows, isValidParquetFile, readParquetMetadata, readTextColumn, val
 export { documents, localShards, type DocumentsOptions } from './data/documents';
 export { SOTU_VAL_EVERY, sotuDocuments, sotuSplit, type SotuDocument } from './data/sotu';
 export { DownloadError, MissingDataError, type ShardFailure } from './errors';
+export type { ExperimentConfig, MlpActivationName } from './experiment-config';
+export { REFERENCE_DEFAULTS, CONFIG_KEYS, SCHEDULE_KEYS } from './experiment-config';
