@@ -1,0 +1,33 @@
+// What one experiment returns. The nine summary keys are the reference's, in its order
+// (SPEC §6); on the CPU peak_vram_mb holds the process's peak resident memory instead.
+
+export const SUMMARY_KEYS = [
+  'val_bpb',
+  'training_seconds',
+  'total_seconds',
+  'peak_vram_mb',
+  'mfu_percent',
+  'total_tokens_M',
+  'num_steps',
+  'num_params_M',
+  'depth',
+] as const;
+
+export type SummaryKey = (typeof SUMMARY_KEYS)[number];
+
+/** The summary block of a finished run. */
+export type ExperimentSummary = Record<SummaryKey, number>;
+
+export type ExperimentStatus = 'ok' | 'crash';
+
+export interface ExperimentResult {
+  status: ExperimentStatus;
+  /** The summary block; null when the run crashed before printing it. */
+  summary: ExperimentSummary | null;
+  /** Where the full log of the run was written. */
+  logPath: string;
+  /** On a crash: the last 50 lines of the log, with the cause. */
+  errorExcerpt: string | null;
+  /** Wall-clock seconds of the whole child process, as seen by the caller. */
+  wallSeconds: number;
+}
