@@ -5,10 +5,12 @@ import { hideBin } from 'yargs/helpers';
 
 import { doctorCommand } from '../lib/cli/doctor';
 import { prepareCommand } from '../lib/cli/prepare';
+import { runCommand } from '../lib/cli/run';
 
 void yargs(hideBin(process.argv))
   .scriptName('autoresearch')
   .command(prepareCommand)
+  .command(runCommand)
   .command(doctorCommand)
   .demandCommand(1, 'Name a command (see --help).')
   .recommendCommands()

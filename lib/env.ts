@@ -17,6 +17,8 @@ export const env = {
   threads: (): number | undefined => positiveInt('AUTORESEARCH_THREADS'),
   /** AUTORESEARCH_ADDON: load this .node file instead of searching prebuilds/ and build/. */
   addonPath: (): string | undefined => process.env.AUTORESEARCH_ADDON || undefined,
+  /** AUTORESEARCH_TIME_BUDGET: training seconds per experiment (default 300). */
+  timeBudget: (): number | undefined => positiveInt('AUTORESEARCH_TIME_BUDGET'),
   /** AUTORESEARCH_DEVICE: auto | cpu | cuda | cuda:N (default auto). */
   device: (): string => process.env.AUTORESEARCH_DEVICE || 'auto',
   /**

@@ -60,3 +60,9 @@ export { SOTU_VAL_EVERY, sotuDocuments, sotuSplit, type SotuDocument } from './d
 export { DownloadError, MissingDataError, type ShardFailure } from './errors';
 export type { ExperimentConfig, MlpActivationName } from './experiment-config';
 export { REFERENCE_DEFAULTS, CONFIG_KEYS, SCHEDULE_KEYS } from './experiment-config';
+export { runExperiment, DEFAULT_TIME_BUDGET, DEFAULT_TOTAL_TIME_LIMIT, type RunOptions } from './runner/run-experiment';
+export { SUMMARY_KEYS, type ExperimentResult, type ExperimentStatus, type ExperimentSummary } from './runner/types';
+export { formatSummary, parseSummary } from './runner/summary';
+export { validateExperimentConfig } from './runner/validate-config';
+export { prepare, formatPrepareSummary, type PrepareOptions, type PrepareResult } from './data/prepare';
+export { checkConstants, datasetPaths, findPreparedDataset, readPreparedMeta, resolveCacheDir, type PreparedMeta } from './data/prepared';

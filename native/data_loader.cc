@@ -79,7 +79,10 @@ DataLoader::DataLoader(std::shared_ptr<const TokenFile> file, const LoaderConfig
 }
 
 void DataLoader::refill() {
-  while (static_cast<int64_t>(buffer_.size()) < config_.buffer_docs) {
+  // A file with fewer documents than the buffer buffers each of them once: filling the
+  // buffer to its nominal size would put copies of the same document side by side.
+  const int64_t target = std::min<int64_t>(config_.buffer_docs, static_cast<int64_t>(file_->documents()));
+  while (static_cast<int64_t>(buffer_.size()) < target) {
     DocumentSpan doc = file_->document(stream_.next());
     buffer_.insert({doc.length, arrivals_++, doc.begin});
   }

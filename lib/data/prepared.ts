@@ -105,3 +105,30 @@ export async function writePreparedMeta(paths: DatasetPaths, meta: PreparedMeta)
   await fs.writeFile(tmp, JSON.stringify(meta, null, 2) + '\n');
   await fs.rename(tmp, paths.meta);
 }
+
+/**
+ * The dataset to use when none is named: the only one prepared in the cache, or the most
+ * recently prepared one. Throws with the command to run when nothing is prepared.
+ */
+export async function findPreparedDataset(cacheDir?: string): Promise<string> {
+  const root = path.join(resolveCacheDir(cacheDir), 'tokens');
+  let names: string[] = [];
+  try {
+    names = await fs.readdir(root);
+  } catch {
+    // no tokens directory: nothing prepared
+  }
+  let best: { name: string; createdAt: string } | null = null;
+  for (const name of names) {
+    try {
+      const meta = JSON.parse(await fs.readFile(path.join(root, name, 'meta.json'), 'utf8')) as PreparedMeta;
+      if (!best || meta.createdAt > best.createdAt) best = { name, createdAt: meta.createdAt };
+    } catch {
+      // not a prepared dataset
+    }
+  }
+  if (!best) {
+    throw new ConfigError(`no prepared data in ${resolveCacheDir(cacheDir)}: run \`autoresearch prepare\` first (offline: --dataset sotu)`);
+  }
+  return best.name;
+}

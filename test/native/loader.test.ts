@@ -119,13 +119,14 @@ function parseRow(row: number[], corpus: Corpus): Piece[] {
 /**
  * Best-fit packing as the reference writes it: a list of documents, topped up before every
  * pick, scanned for the largest that fits (first found wins ties), else the shortest (first
- * found) cropped. Documents come in file order, cycling. Returns each batch's rows and epoch.
+ * found) cropped. Documents come in file order, cycling; the buffer holds at most one copy of
+ * each document (min(bufferDocs, documents)). Returns each batch's rows and epoch.
  */
 function referencePacking(docs: number[][], B: number, T: number, bufferDocs: number, batches: number) {
   let pulled = 0;
   const buffer: number[][] = [];
   const refill = () => {
-    while (buffer.length < bufferDocs) buffer.push(docs[pulled++ % docs.length]!);
+    while (buffer.length < Math.min(bufferDocs, docs.length)) buffer.push(docs[pulled++ % docs.length]!);
   };
   refill();
   const out: { rows: number[][]; epoch: number }[] = [];
@@ -215,7 +216,7 @@ test.each([
   const batches = Math.ceil((2.5 * corpus.docs.flat().length) / (B * (T + 1))); // a few passes
   const expected = referencePacking(corpus.docs, B, T, bufferDocs, batches);
   using loader = DataLoader.open(corpus.file, { batchSize: B, seqLen: T, bosId: corpus.bos, dtype, bufferDocs, shuffle: false });
-  expect(loader.epoch).toBe(Math.floor((bufferDocs - 1) / N) + 1); // the buffer is filled at once
+  expect(loader.epoch).toBe(bufferDocs > N ? 1 : Math.floor((bufferDocs - 1) / N) + 1); // the buffer is filled at once
   for (let n = 0; n < batches; n++) {
     const batch = loader.next();
     const rows = Array.from({ length: B }, (_, b) => rowOf(batch, b));

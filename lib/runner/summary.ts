@@ -1,0 +1,37 @@
+// The summary block every run ends with, exactly as the reference prints it (SPEC §6):
+//   ---
+//   val_bpb:          0.997900
+//   training_seconds: 300.1
+//   ...
+// Keys in this order, values padded to column 19, fixed decimals per key.
+import { SUMMARY_KEYS, type ExperimentSummary, type SummaryKey } from './types';
+
+const DECIMALS: Record<SummaryKey, number> = {
+  val_bpb: 6,
+  training_seconds: 1,
+  total_seconds: 1,
+  peak_vram_mb: 1,
+  mfu_percent: 2,
+  total_tokens_M: 1,
+  num_steps: 0,
+  num_params_M: 1,
+  depth: 0,
+};
+
+export function formatSummary(summary: ExperimentSummary): string {
+  const lines = SUMMARY_KEYS.map((key) => `${`${key}:`.padEnd(18)}${summary[key].toFixed(DECIMALS[key])}`);
+  return ['---', ...lines].join('\n');
+}
+
+/** The last summary block in a log, or null when the run did not get that far. */
+export function parseSummary(log: string): ExperimentSummary | null {
+  const start = log.lastIndexOf('\n---\n');
+  const block = start >= 0 ? log.slice(start + 5) : log.startsWith('---\n') ? log.slice(4) : null;
+  if (block === null) return null;
+  const values: Partial<ExperimentSummary> = {};
+  for (const line of block.split('\n')) {
+    const match = /^(\w+):\s+(-?[\d.]+(?:e[+-]?\d+)?)\s*$/.exec(line);
+    if (match && (SUMMARY_KEYS as readonly string[]).includes(match[1]!)) values[match[1] as SummaryKey] = Number(match[2]);
+  }
+  return SUMMARY_KEYS.every((k) => typeof values[k] === 'number' && Number.isFinite(values[k])) ? (values as ExperimentSummary) : null;
+}

@@ -1,0 +1,141 @@
+// One experiment, in the child process: build the model from train/config.ts, train for the
+// fixed time budget with the reference's accounting, evaluate val_bpb, return the summary.
+//
+// Time accounting (SPEC §6): every optimizer step is timed with the device synchronised;
+// steps 0-10 are warm-up and not counted; training stops after the first counted step at
+// which the counted time reaches TIME_BUDGET. progress = counted time / TIME_BUDGET drives
+// the schedules. A loss that is NaN or above 100 fails the run at once.
+import path from 'node:path';
+
+import type { TokenBatch } from '../batch';
+import { DataLoader } from '../data/loader';
+import { type PreparedMeta, datasetPaths } from '../data/prepared';
+import { GPT } from '../gpt';
+import { measureMatmulFlops } from '../runtime';
+import { Tokenizer } from '../tokenizer';
+import type { ExperimentSummary } from './types';
+import type { ResolvedExperiment } from './validate-config';
+
+/** H100 bf16 dense peak, the reference's MFU denominator on GPUs. */
+export const H100_BF16_PEAK = 989.5e12;
+const WARMUP_STEPS = 10;
+
+export interface TrainOptions {
+  experiment: ResolvedExperiment;
+  meta: PreparedMeta;
+  cacheDir?: string;
+  /** TIME_BUDGET in seconds. */
+  timeBudget: number;
+  device: string;
+  /** performance.now() at process start, for total_seconds. */
+  startedAt: number;
+  /** Where progress lines go. */
+  print: (line: string) => void;
+  /** Save the final weights here (safetensors). */
+  saveCheckpoint?: string;
+}
+
+export class TrainingDiverged extends Error {
+  override name = 'TrainingDiverged';
+}
+
+export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSummary> {
+  const { config, model: modelConfig, accumSteps } = o.experiment;
+  const { maxSeqLen: T, evalTokens } = o.meta;
+  const B = config.DEVICE_BATCH_SIZE;
+  const paths = datasetPaths(o.meta.dataset, o.cacheDir);
+
+  using model = GPT.create(modelConfig, { device: o.device, seed: config.SEED });
+  const optimizer = model.createOptimizer({
+    embeddingLr: config.EMBEDDING_LR,
+    unembeddingLr: config.UNEMBEDDING_LR,
+    matrixLr: config.MATRIX_LR,
+    scalarLr: config.SCALAR_LR,
+    weightDecay: config.WEIGHT_DECAY,
+    adamBetas: config.ADAM_BETAS,
+  });
+  const onGpu = model.device.device.startsWith('cuda');
+  const peakFlops = onGpu ? H100_BF16_PEAK : await measureMatmulFlops(1024, 3, 'cpu');
+  const flopsPerToken = model.flopsPerToken();
+  const counts = model.paramCounts();
+  o.print(
+    `model: ${modelConfig.nLayer} layers, width ${modelConfig.nEmbd}, ${modelConfig.nHead} heads (${modelConfig.nKvHead} kv), ` +
+      `${(counts.total / 1e6).toFixed(2)}M params on ${model.device.reason}; ${accumSteps} micro-batch(es) of ${B} x ${T} per step; ` +
+      `budget ${o.timeBudget} s`,
+  );
+
+  using train = DataLoader.open(path.join(paths.tokens, o.meta.train.file), {
+    batchSize: B,
+    seqLen: T,
+    bosId: o.meta.bosId,
+    dtype: o.meta.dtype,
+    seed: config.SEED,
+  });
+
+  let step = 0;
+  let counted = 0; // seconds of counted training time
+  let smoothed = 0;
+  const tokensPerStep = config.TOTAL_BATCH_SIZE;
+  for (;;) {
+    const progress = Math.min(counted / o.timeBudget, 1);
+    const settings = {
+      lrMultiplier: config.lrMultiplier(progress),
+      muonMomentum: config.muonMomentum(step),
+      muonWeightDecay: config.weightDecay(progress),
+    };
+    const start = performance.now();
+    let loss = 0;
+    const batches: TokenBatch[] = [];
+    for (let micro = 0; micro < accumSteps; micro++) batches.push(train.next());
+    loss = model.trainStep(batches, optimizer, settings);
+    model.synchronize();
+    const dt = (performance.now() - start) / 1000;
+    if (!Number.isFinite(loss) || loss > 100) {
+      o.print('FAIL');
+      throw new TrainingDiverged(`training diverged at step ${step}: loss ${loss} (NaN or > 100); lower the learning rates`);
+    }
+    if (step > WARMUP_STEPS) counted += dt;
+    smoothed = 0.9 * smoothed + 0.1 * loss;
+    const debiased = smoothed / (1 - 0.9 ** (step + 1));
+    const tokensPerSecond = tokensPerStep / dt;
+    const mfu = (100 * flopsPerToken * tokensPerSecond) / peakFlops;
+    const done = Math.min(100, (100 * counted) / o.timeBudget);
+    o.print(
+      `step ${String(step).padStart(5, '0')} (${done.toFixed(1)}%) | loss: ${debiased.toFixed(6)} | lrm: ${settings.lrMultiplier.toFixed(2)} | ` +
+        `dt: ${(dt * 1000).toFixed(0)}ms | tok/sec: ${Math.round(tokensPerSecond).toLocaleString('en-US')} | mfu: ${mfu.toFixed(2)} | ` +
+        `epoch: ${train.epoch} | remaining: ${Math.max(0, o.timeBudget - counted).toFixed(0)}s`,
+    );
+    step++;
+    if (step > WARMUP_STEPS && counted >= o.timeBudget) break;
+  }
+
+  // val_bpb over EVAL_TOKENS of the validation split, in file order.
+  const tokenizer = await Tokenizer.load(paths.tokenizer);
+  const evalSteps = Math.max(1, Math.floor(evalTokens / (B * T)));
+  o.print(`evaluating val_bpb on ${evalSteps} batches of ${B} x ${T} tokens`);
+  let bpb: number;
+  {
+    using val = DataLoader.open(path.join(paths.tokens, o.meta.val.file), {
+      batchSize: B,
+      seqLen: T,
+      bosId: o.meta.bosId,
+      dtype: o.meta.dtype,
+      shuffle: false,
+    });
+    bpb = (await model.evaluateBpb(val.batches(evalSteps), tokenizer.tokenBytes())).bpb;
+  }
+  if (o.saveCheckpoint) await model.save(o.saveCheckpoint);
+
+  const peakBytes = onGpu ? model.peakMemoryBytes() : process.resourceUsage().maxRSS * 1024;
+  return {
+    val_bpb: bpb,
+    training_seconds: counted,
+    total_seconds: (performance.now() - o.startedAt) / 1000,
+    peak_vram_mb: peakBytes / 2 ** 20,
+    mfu_percent: counted > 0 ? (100 * flopsPerToken * tokensPerStep * (step - WARMUP_STEPS - 1)) / counted / peakFlops : 0,
+    total_tokens_M: (tokensPerStep * step) / 1e6,
+    num_steps: step,
+    num_params_M: counts.total / 1e6,
+    depth: config.DEPTH,
+  };
+}

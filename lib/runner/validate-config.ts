@@ -1,0 +1,154 @@
+// Checks a loaded train/config.ts before anything is built: every knob present with the right
+// type, no unknown keys (a typo would otherwise be silently ignored), schedules that return
+// finite numbers, and sizes that fit together with the fixed constants. Each problem is
+// named with what would work; the runner reports them as a crash with this message.
+import { ConfigError } from '../errors';
+import { CONFIG_KEYS, REFERENCE_DEFAULTS, SCHEDULE_KEYS, type ExperimentConfig } from '../experiment-config';
+import { modelConfigFromDepth, type ModelConfig } from '../model-config';
+
+export interface ResolvedExperiment {
+  config: ExperimentConfig;
+  model: ModelConfig;
+  /** Micro-batches per optimizer step: TOTAL_BATCH_SIZE / (DEVICE_BATCH_SIZE * MAX_SEQ_LEN). */
+  accumSteps: number;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `"${value}"` : Array.isArray(value) ? `[${value.join(', ')}]` : String(value);
+}
+
+/** The closest known key (edit distance <= 3), for "did you mean". */
+function closest(key: string): string | null {
+  const known: string[] = [...CONFIG_KEYS, ...SCHEDULE_KEYS];
+  let best: string | null = null;
+  let bestDistance = 4;
+  for (const candidate of known) {
+    const a = key.toUpperCase();
+    const b = candidate.toUpperCase();
+    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+    for (let i = 1; i <= a.length; i++) {
+      for (let j = 1; j <= b.length; j++) {
+        d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      }
+    }
+    if (d[a.length]![b.length]! < bestDistance) {
+      bestDistance = d[a.length]![b.length]!;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+const isPowerOfTwo = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+
+export function validateExperimentConfig(raw: unknown, constants: { maxSeqLen: number; vocabSize: number }): ResolvedExperiment {
+  const problems: string[] = [];
+  if (typeof raw !== 'object' || raw === null) {
+    throw new ConfigError('train/config.ts must `export default` an object of settings (see ExperimentConfig)');
+  }
+  const c = raw as Record<string, unknown>;
+  for (const key of Object.keys(c)) {
+    if (!(CONFIG_KEYS as string[]).includes(key) && !(SCHEDULE_KEYS as readonly string[]).includes(key)) {
+      const hint = closest(key);
+      problems.push(`unknown setting ${key}${hint ? ` (did you mean ${hint}?)` : ''}`);
+    }
+  }
+  for (const key of CONFIG_KEYS) {
+    const value = c[key];
+    const reference = REFERENCE_DEFAULTS[key];
+    if (value === undefined) {
+      problems.push(`${key} is missing (reference value: ${describe(reference)})`);
+      continue;
+    }
+    const ok =
+      key === 'N_KV_HEAD'
+        ? value === null || (Number.isInteger(value) && (value as number) > 0)
+        : key === 'SOFTCAP'
+          ? value === false || (typeof value === 'number' && value > 0)
+          : key === 'ADAM_BETAS'
+            ? Array.isArray(value) && value.length === 2 && value.every((b) => typeof b === 'number' && b >= 0 && b < 1)
+            : key === 'MLP_ACTIVATION'
+              ? value === 'relu2' || value === 'swiglu' || value === 'gelu'
+              : typeof value === typeof reference && (typeof value !== 'number' || Number.isFinite(value));
+    if (!ok) {
+      const expected =
+        key === 'N_KV_HEAD' ? 'null or a positive integer'
+        : key === 'SOFTCAP' ? 'a positive number or false'
+        : key === 'ADAM_BETAS' ? 'two numbers in [0, 1)'
+        : key === 'MLP_ACTIVATION' ? "'relu2', 'swiglu' or 'gelu'"
+        : `a ${typeof reference}`;
+      problems.push(`${key} must be ${expected} (got ${describe(value)})`);
+    }
+  }
+  for (const key of SCHEDULE_KEYS) {
+    if (typeof c[key] !== 'function') problems.push(`${key} must be a function (the ${key === 'muonMomentum' ? 'step' : 'progress'} -> value schedule)`);
+  }
+  if (problems.length > 0) throw new ConfigError(`train/config.ts: ${problems.join('; ')}`);
+  const config = c as unknown as ExperimentConfig;
+
+  for (const [name, value] of [
+    ['DEPTH', config.DEPTH],
+    ['ASPECT_RATIO', config.ASPECT_RATIO],
+    ['HEAD_DIM', config.HEAD_DIM],
+    ['DEVICE_BATCH_SIZE', config.DEVICE_BATCH_SIZE],
+    ['TOTAL_BATCH_SIZE', config.TOTAL_BATCH_SIZE],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1) problems.push(`${name} must be a positive integer (got ${value})`);
+  }
+  const rowTokens = config.DEVICE_BATCH_SIZE * constants.maxSeqLen;
+  if (problems.length === 0 && config.TOTAL_BATCH_SIZE % rowTokens !== 0) {
+    const fit = Math.max(rowTokens, Math.round(config.TOTAL_BATCH_SIZE / rowTokens) * rowTokens);
+    problems.push(
+      `TOTAL_BATCH_SIZE ${config.TOTAL_BATCH_SIZE} is not a multiple of DEVICE_BATCH_SIZE ${config.DEVICE_BATCH_SIZE} x MAX_SEQ_LEN ` +
+        `${constants.maxSeqLen} = ${rowTokens}; e.g. TOTAL_BATCH_SIZE ${fit}` +
+        (isPowerOfTwo(config.TOTAL_BATCH_SIZE) ? ` or DEVICE_BATCH_SIZE ${Math.max(1, Math.floor(config.TOTAL_BATCH_SIZE / constants.maxSeqLen))}` : ''),
+    );
+  }
+  for (const [name, value, low, high] of [
+    ['WARMUP_RATIO', config.WARMUP_RATIO, 0, 1],
+    ['WARMDOWN_RATIO', config.WARMDOWN_RATIO, 0, 1],
+    ['FINAL_LR_FRAC', config.FINAL_LR_FRAC, 0, 1],
+  ] as const) {
+    if (value < low || value > high) problems.push(`${name} must lie in [${low}, ${high}] (got ${value})`);
+  }
+  if (problems.length > 0) throw new ConfigError(`train/config.ts: ${problems.join('; ')}`);
+
+  for (const [name, fn, points] of [
+    ['lrMultiplier', config.lrMultiplier, [0, 0.25, 0.5, 0.75, 0.999]],
+    ['muonMomentum', config.muonMomentum, [0, 1, 150, 300, 1000]],
+    ['weightDecay', config.weightDecay, [0, 0.5, 0.999]],
+  ] as const) {
+    for (const x of points) {
+      let y: unknown;
+      try {
+        y = (fn as (v: number) => unknown)(x);
+      } catch (err) {
+        throw new ConfigError(`train/config.ts: ${name}(${x}) threw: ${(err as Error).message}`);
+      }
+      if (typeof y !== 'number' || !Number.isFinite(y)) throw new ConfigError(`train/config.ts: ${name}(${x}) returned ${describe(y)}, not a finite number`);
+      if (name === 'muonMomentum' && (y < 0 || y >= 1)) throw new ConfigError(`train/config.ts: muonMomentum(${x}) = ${y} must lie in [0, 1)`);
+    }
+  }
+
+  let model: ModelConfig;
+  try {
+    model = modelConfigFromDepth({
+      depth: config.DEPTH,
+      aspectRatio: config.ASPECT_RATIO,
+      headDim: config.HEAD_DIM,
+      vocabSize: constants.vocabSize,
+      sequenceLen: constants.maxSeqLen,
+      nKvHead: config.N_KV_HEAD ?? undefined,
+      windowPattern: config.WINDOW_PATTERN,
+      mlpActivation: config.MLP_ACTIVATION,
+      mlpRatio: config.MLP_RATIO,
+      valueEmbeds: config.VALUE_EMBEDS,
+      softcap: config.SOFTCAP,
+      rotaryBase: config.ROTARY_BASE,
+    });
+  } catch (err) {
+    throw new ConfigError(`train/config.ts: ${(err as Error).message}`);
+  }
+  return { config, model, accumSteps: config.TOTAL_BATCH_SIZE / rowTokens };
+}
