@@ -30,6 +30,8 @@ export interface RunOptions {
   device?: string;
   /** Save the final weights here (safetensors). */
   saveCheckpoint?: string;
+  /** Replaces the config's SEED for this run. */
+  seed?: number;
   /** Aborting kills the run; it then counts as a crash. */
   signal?: AbortSignal;
   /** Receives the child's output as it arrives (progress lines, summary). */
@@ -62,6 +64,7 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
     timeBudget: options.timeBudget ?? env.timeBudget() ?? DEFAULT_TIME_BUDGET,
     device: options.device ?? env.device(),
     saveCheckpoint: options.saveCheckpoint ? path.resolve(dir, options.saveCheckpoint) : undefined,
+    seed: options.seed,
   };
   await fs.promises.mkdir(path.dirname(logPath), { recursive: true });
   const log = fs.createWriteStream(logPath);

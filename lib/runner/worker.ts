@@ -17,6 +17,10 @@ export interface WorkerRequest {
   timeBudget: number;
   device: string;
   saveCheckpoint?: string;
+  /** Replaces the config's SEED (seed-to-seed noise runs, confirmation runs). */
+  seed?: number;
+  /** Only load and validate the config, print `config ok`, and exit. */
+  checkOnly?: boolean;
 }
 
 function print(line: string): void {
@@ -47,7 +51,12 @@ async function main(): Promise<void> {
   } catch (err) {
     throw new Error(`train/config.ts does not load: ${(err as Error).message}`);
   }
+  if (request.seed !== undefined && typeof raw === 'object' && raw !== null) raw = { ...raw, SEED: request.seed };
   const experiment = validateExperimentConfig(raw, { maxSeqLen: meta.maxSeqLen, vocabSize: meta.vocabSize });
+  if (request.checkOnly) {
+    print('config ok');
+    return;
+  }
   const summary = await trainAndEvaluate({
     experiment,
     meta,

@@ -1,0 +1,63 @@
+// What makes two results comparable: the hardware and build they ran on, and the fixed
+// harness (dataset, constants, tokenizer, token files, time budget). Each results row carries
+// both; the loop refuses to compare rows whose harness differs and checks before every run
+// that the harness files are unchanged.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import { datasetPaths, readPreparedMeta } from '../data/prepared';
+import { runtimeInfo } from '../runtime';
+
+export interface Fingerprint {
+  hardware: { device: string; libtorch: string; cuda: boolean; threads: number };
+  harness: {
+    dataset: string;
+    maxSeqLen: number;
+    evalTokens: number;
+    vocabSize: number;
+    timeBudget: number;
+    /** sha256 over meta.json, the tokenizer files and the token files' sizes. */
+    digest: string;
+  };
+}
+
+async function digestOf(dataset: string, cacheDir?: string): Promise<string> {
+  const paths = datasetPaths(dataset, cacheDir);
+  const hash = createHash('sha256');
+  hash.update(await fs.readFile(paths.meta));
+  for (const file of ['tokenizer.tiktoken', 'tokenizer.json', 'token_bytes.bin']) hash.update(await fs.readFile(path.join(paths.tokenizer, file)));
+  for (const file of ['train.bin', 'val.bin']) {
+    const stat = await fs.stat(path.join(paths.tokens, file));
+    hash.update(`${file}:${stat.size}`);
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+export async function fingerprint(options: { dataset: string; cacheDir?: string; timeBudget: number; device: string }): Promise<Fingerprint> {
+  const meta = await readPreparedMeta(options.dataset, options.cacheDir);
+  const info = runtimeInfo();
+  const gpu = options.device !== 'cpu' && info.cudaAvailable ? info.cudaDevices[0] : undefined;
+  return {
+    hardware: {
+      device: gpu ?? `cpu: ${os.cpus()[0]?.model ?? 'unknown'} x${os.availableParallelism()}`,
+      libtorch: info.build.libtorchVersion,
+      cuda: info.build.cuda,
+      threads: info.threads,
+    },
+    harness: {
+      dataset: meta.dataset,
+      maxSeqLen: meta.maxSeqLen,
+      evalTokens: meta.evalTokens,
+      vocabSize: meta.vocabSize,
+      timeBudget: options.timeBudget,
+      digest: await digestOf(meta.dataset, options.cacheDir),
+    },
+  };
+}
+
+/** Differences between two harnesses, as readable strings (empty when comparable). */
+export function harnessDifferences(a: Fingerprint['harness'], b: Fingerprint['harness']): string[] {
+  return (Object.keys(a) as (keyof Fingerprint['harness'])[]).filter((k) => a[k] !== b[k]).map((k) => `${k}: ${a[k]} -> ${b[k]}`);
+}
