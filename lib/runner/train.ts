@@ -72,8 +72,10 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
     seed: config.SEED,
   });
 
+  o.print(`startup: ${(performance.now() / 1000).toFixed(1)} s since the process started`);
   let step = 0;
   let counted = 0; // seconds of counted training time
+  let warmup = 0; // seconds of the uncounted warm-up steps
   let smoothed = 0;
   const tokensPerStep = config.TOTAL_BATCH_SIZE;
   for (;;) {
@@ -95,6 +97,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
       throw new TrainingDiverged(`training diverged at step ${step}: loss ${loss} (NaN or > 100); lower the learning rates`);
     }
     if (step > WARMUP_STEPS) counted += dt;
+    else warmup += dt;
     smoothed = 0.9 * smoothed + 0.1 * loss;
     const debiased = smoothed / (1 - 0.9 ** (step + 1));
     const tokensPerSecond = tokensPerStep / dt;
@@ -112,7 +115,9 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
   // val_bpb over EVAL_TOKENS of the validation split, in file order.
   const tokenizer = await Tokenizer.load(paths.tokenizer);
   const evalSteps = Math.max(1, Math.floor(evalTokens / (B * T)));
+  o.print(`warm-up: ${warmup.toFixed(1)} s in steps 0-${WARMUP_STEPS} (not counted)`);
   o.print(`evaluating val_bpb on ${evalSteps} batches of ${B} x ${T} tokens`);
+  const evalStart = performance.now();
   let bpb: number;
   {
     using val = DataLoader.open(path.join(paths.tokens, o.meta.val.file), {
@@ -124,6 +129,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
     });
     bpb = (await model.evaluateBpb(val.batches(evalSteps), tokenizer.tokenBytes())).bpb;
   }
+  o.print(`eval: ${((performance.now() - evalStart) / 1000).toFixed(1)} s`);
   if (o.saveCheckpoint) await model.save(o.saveCheckpoint);
 
   const peakBytes = onGpu ? model.peakMemoryBytes() : process.resourceUsage().maxRSS * 1024;
