@@ -60,3 +60,35 @@ export { SOTU_VAL_EVERY, sotuDocuments, sotuSplit, type SotuDocument } from './d
 export { DownloadError, MissingDataError, type ShardFailure } from './errors';
 export type { ExperimentConfig, MlpActivationName } from './experiment-config';
 export { REFERENCE_DEFAULTS, CONFIG_KEYS, SCHEDULE_KEYS } from './experiment-config';
+export { AgentError, type AgentErrorKind } from './errors';
+export {
+  BuiltinAgent,
+  CliAgent,
+  OpenAIAgent,
+  DEFAULT_AGENT,
+  DEFAULT_OPENAI_BASE_URL,
+  DESCRIPTION_FILE,
+  agentKind,
+  buildPrompt,
+  configKey,
+  createAgent,
+  findKnobs,
+  parseKnobs,
+  setKnob,
+  type Agent,
+  type AgentContext,
+  type BuiltinAgentOptions,
+  type CliAgentOptions,
+  type CreateAgentOptions,
+  type FixedConstants,
+  type HistoryEntry,
+  type KnobSite,
+  type KnobValue,
+  type KnobValues,
+  type OpenAIAgentOptions,
+  type PromptOptions,
+  type Proposal,
+  type ProposeOptions,
+  type ResultRow,
+  type ResultStatus,
+} from './loop/agents';
