@@ -1,4 +1,5 @@
-// Every environment variable the package reads, in one place, all prefixed AUTORESEARCH_.
+// Every environment variable the package reads, in one place, all prefixed AUTORESEARCH_ (plus
+// OPENAI_API_KEY, the conventional name of an OpenAI key, as a fallback of AUTORESEARCH_API_KEY).
 
 function positiveInt(name: string): number | undefined {
   const raw = process.env[name];
