@@ -100,7 +100,6 @@ export const MAX_DESCRIPTION_LENGTH = 200;
 
 /** One line, trimmed, control characters and ANSI escapes removed, at most 200 characters. */
 export function cleanDescription(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const line = text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/\s+/g, ' ').trim();
   return line.length <= MAX_DESCRIPTION_LENGTH ? line : `${line.slice(0, MAX_DESCRIPTION_LENGTH - 1).trimEnd()}…`;
 }
