@@ -85,9 +85,9 @@ test('createAgent: builtin, openai:<model>, or a command line', () => {
   expect(createAgent()).toBeInstanceOf(BuiltinAgent);
   expect((createAgent('builtin', { seed: 7 }) as BuiltinAgent).seed).toBe(7);
 
-  const openai = createAgent('openai:gpt-4o-mini', { apiKey: 'k', baseUrl: 'http://127.0.0.1:9/v1/' });
+  const openai = createAgent('openai:small-model', { apiKey: 'k', baseUrl: 'http://127.0.0.1:9/v1/' });
   expect(openai).toBeInstanceOf(OpenAIAgent);
-  expect(openai.name).toBe('openai:gpt-4o-mini');
+  expect(openai.name).toBe('openai:small-model');
   expect((openai as OpenAIAgent).baseUrl).toBe('http://127.0.0.1:9/v1');
 
   const cli = createAgent('my-agent --yes -p "$(cat $AUTORESEARCH_PROMPT_FILE)"');
@@ -105,9 +105,9 @@ test('the openai agent without an API key is refused with the variables to set',
   delete process.env.OPENAI_API_KEY;
   delete process.env.AUTORESEARCH_API_KEY;
   try {
-    expect(() => createAgent('openai:gpt-4o')).toThrow(/needs an API key: set OPENAI_API_KEY \(or AUTORESEARCH_API_KEY\)/);
+    expect(() => createAgent('openai:my-model')).toThrow(/needs an API key: set OPENAI_API_KEY \(or AUTORESEARCH_API_KEY\)/);
     process.env.OPENAI_API_KEY = 'from-env';
-    expect(() => createAgent('openai:gpt-4o')).not.toThrow();
+    expect(() => createAgent('openai:my-model')).not.toThrow();
   } finally {
     for (const [k, v] of [['OPENAI_API_KEY', saved.a], ['AUTORESEARCH_API_KEY', saved.b]] as const) {
       if (v === undefined) delete process.env[k];

@@ -54,11 +54,11 @@ export class OpenAIAgent implements Agent {
   private readonly apiKey: string;
 
   constructor(
-    /** The model name sent in the request, e.g. `gpt-4o`. */
+    /** The model name sent in the request, as the server names it. */
     readonly model: string,
     private readonly options: OpenAIAgentOptions = {},
   ) {
-    if (model.trim() === '') throw new ConfigError('the openai agent needs a model name: --agent openai:<model>, e.g. openai:gpt-4o');
+    if (model.trim() === '') throw new ConfigError('the openai agent needs a model name: --agent openai:<model>, the name the server knows it by');
     this.name = `openai:${model}`;
     this.baseUrl = (options.baseUrl ?? env.openaiBaseUrl() ?? DEFAULT_OPENAI_BASE_URL).replace(/\/+$/, '');
     const key = options.apiKey ?? env.apiKey();

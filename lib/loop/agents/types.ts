@@ -86,7 +86,7 @@ export interface ProposeOptions {
 
 /** A proposer of experiments. */
 export interface Agent {
-  /** What the agent is, for logs (`builtin`, `openai:gpt-4o`, the command line). */
+  /** What the agent is, for logs (`builtin`, `openai:<model>`, the command line). */
   readonly name: string;
   /**
    * Changes train/config.ts on disk (context.configPath) and describes the change.
