@@ -1,4 +1,5 @@
-// Every environment variable the package reads, in one place, all prefixed AUTORESEARCH_.
+// Every environment variable the package reads, in one place, all prefixed AUTORESEARCH_ (plus
+// OPENAI_API_KEY, the conventional name of an OpenAI key, as a fallback of AUTORESEARCH_API_KEY).
 
 function positiveInt(name: string): number | undefined {
   const raw = process.env[name];
@@ -26,4 +27,11 @@ export const env = {
    * default (a mirror or a local server); shard paths are appended to it.
    */
   dataBaseUrl: (): string | undefined => process.env.AUTORESEARCH_DATA_BASE_URL || undefined,
+  /**
+   * AUTORESEARCH_OPENAI_BASE_URL: the OpenAI-compatible API the `openai:<model>` agent talks to
+   * (default https://api.openai.com/v1; any server with /chat/completions works).
+   */
+  openaiBaseUrl: (): string | undefined => process.env.AUTORESEARCH_OPENAI_BASE_URL || undefined,
+  /** AUTORESEARCH_API_KEY, else OPENAI_API_KEY: the bearer token of the `openai:<model>` agent. */
+  apiKey: (): string | undefined => process.env.AUTORESEARCH_API_KEY || process.env.OPENAI_API_KEY || undefined,
 };

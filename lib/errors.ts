@@ -72,3 +72,27 @@ export class MissingDataError extends Error {
 export class TokenizerError extends Error {
   override name = 'TokenizerError';
 }
+
+/** How an agent's proposal went wrong; the loop counts each kind and moves on. */
+export type AgentErrorKind =
+  /** The agent could not run or exited with an error (message: the cause, e.g. a stderr tail). */
+  | 'failed'
+  /** The agent did not finish within its time limit (its processes were killed). */
+  | 'timeout'
+  /** The agent finished but train/config.ts is unchanged. */
+  | 'no-change'
+  /** The agent answered, but not in the form asked for (e.g. no config module in the reply). */
+  | 'bad-reply';
+
+/** An agent failed to propose an experiment; `kind` says how, the message says why. */
+export class AgentError extends Error {
+  override name = 'AgentError';
+  constructor(
+    /** How the proposal failed. */
+    readonly kind: AgentErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

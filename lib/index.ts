@@ -66,3 +66,35 @@ export { formatSummary, parseSummary } from './runner/summary';
 export { validateExperimentConfig } from './runner/validate-config';
 export { prepare, formatPrepareSummary, type PrepareOptions, type PrepareResult } from './data/prepare';
 export { checkConstants, datasetPaths, findPreparedDataset, readPreparedMeta, resolveCacheDir, type PreparedMeta } from './data/prepared';
+export { AgentError, type AgentErrorKind } from './errors';
+export {
+  BuiltinAgent,
+  CliAgent,
+  OpenAIAgent,
+  DEFAULT_AGENT,
+  DEFAULT_OPENAI_BASE_URL,
+  DESCRIPTION_FILE,
+  agentKind,
+  buildPrompt,
+  configKey,
+  createAgent,
+  findKnobs,
+  parseKnobs,
+  setKnob,
+  type Agent,
+  type AgentContext,
+  type BuiltinAgentOptions,
+  type CliAgentOptions,
+  type CreateAgentOptions,
+  type FixedConstants,
+  type HistoryEntry,
+  type KnobSite,
+  type KnobValue,
+  type KnobValues,
+  type OpenAIAgentOptions,
+  type PromptOptions,
+  type Proposal,
+  type ProposeOptions,
+  type ResultRow,
+  type ResultStatus,
+} from './loop/agents';

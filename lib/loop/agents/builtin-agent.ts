@@ -1,0 +1,474 @@
+// The builtin agent: an offline proposer that needs no LLM. It reads the knobs of the current
+// train/config.ts (the best config so far), lists the one-knob moves around it (multiplicative
+// steps for learning rates and weight decay, ±1 / ±25% for sizes, powers of two for the batch
+// sizes, the alternatives of categorical knobs), drops moves that make an invalid config or one
+// already tried, weighs the rest by what the history says (a kept direction is favoured, a
+// direction discarded twice since its last keep is avoided) and picks one with a seeded PRNG.
+// The edit is minimal (setKnob: only the literal changes) and described as `NAME old -> new`.
+// A proposal is a function of (seed, the context, the number of calls made): runs replay exactly.
+
+import { promises as fs } from 'node:fs';
+import { AgentError } from '../../errors';
+import { REFERENCE_DEFAULTS } from '../../experiment-config';
+import { configKey, findKnobs, parseKnobs, setKnob } from './knobs';
+import type { Agent, AgentContext, FixedConstants, HistoryEntry, KnobValue, KnobValues, Proposal, ProposeOptions } from './types';
+
+export { configKey, findKnobs, formatKnobValue, parseKnobs, setKnob, type KnobSite } from './knobs';
+
+/** Options of the builtin agent. */
+export interface BuiltinAgentOptions {
+  /** Seed of the proposals (default 0): the same seed and contexts give the same proposals. */
+  seed?: number;
+}
+
+/** One knob's change inside a move. */
+export interface KnobChange {
+  name: string;
+  from: KnobValue;
+  to: KnobValue;
+}
+
+/** A candidate change of the config: one knob (sometimes a coupled second one). */
+export interface Move {
+  /** The changes, the primary one first. */
+  changes: KnobChange[];
+  /** The direction it goes, e.g. `MATRIX_LR:up`, `MLP_ACTIVATION="swiglu"`; the unit the history learns on. */
+  direction: string;
+  /** Prior weight before the history is taken into account. */
+  weight: number;
+}
+
+/** What the history says about one direction. */
+export interface DirectionStats {
+  /** Times a change in this direction was kept. */
+  keeps: number;
+  /** Discards since the last keep (a crash counts as two). */
+  failuresSinceKeep: number;
+}
+
+/** Learning rates and the like: multiplicative steps. */
+const MULTIPLICATIVE = ['EMBEDDING_LR', 'UNEMBEDDING_LR', 'MATRIX_LR', 'SCALAR_LR', 'WEIGHT_DECAY'];
+/** Categorical knobs and their alternatives. */
+const CHOICES: Record<string, readonly KnobValue[]> = {
+  WINDOW_PATTERN: ['L', 'SL', 'SSL', 'SSSL'],
+  MLP_ACTIVATION: ['relu2', 'swiglu', 'gelu'],
+  VALUE_EMBEDS: [true, false],
+};
+/** Never changed: a new seed is noise, not research. */
+const FROZEN = new Set(['SEED']);
+
+const sig = (x: number, digits = 3): number => Number(x.toPrecision(digits));
+const isPow2 = (x: number): boolean => Number.isInteger(x) && x >= 1 && (x & (x - 1)) === 0 && x <= 2 ** 30;
+const pow2Below = (x: number): number => 2 ** Math.floor(Math.log2(x));
+const round6 = (x: number): number => Number(x.toFixed(6));
+
+/** The model width and head count of a set of knobs (SPEC §4 sizing). */
+function heads(k: KnobValues): { modelDim: number; nHead: number } | null {
+  const { DEPTH, ASPECT_RATIO, HEAD_DIM } = k;
+  if (typeof DEPTH !== 'number' || typeof ASPECT_RATIO !== 'number' || typeof HEAD_DIM !== 'number' || HEAD_DIM <= 0) return null;
+  const modelDim = Math.ceil((DEPTH * ASPECT_RATIO) / HEAD_DIM) * HEAD_DIM;
+  return { modelDim, nHead: modelDim / HEAD_DIM };
+}
+
+/**
+ * The problems of a set of knob values, one string each (empty: the builtin agent considers it
+ * runnable). Checks the ranges and the couplings the trainer enforces; with the fixed constants,
+ * also that TOTAL_BATCH_SIZE is a multiple of DEVICE_BATCH_SIZE × MAX_SEQ_LEN.
+ */
+export function knobProblems(k: KnobValues, fixed?: FixedConstants): string[] {
+  const problems: string[] = [];
+  const num = (name: string): number | undefined => (typeof k[name] === 'number' ? (k[name] as number) : undefined);
+  const posInt = (name: string) => {
+    const v = num(name);
+    if (name in k && (v === undefined || !Number.isInteger(v) || v < 1)) problems.push(`${name} must be a positive integer`);
+  };
+  ['DEPTH', 'HEAD_DIM', 'TOTAL_BATCH_SIZE', 'DEVICE_BATCH_SIZE'].forEach(posInt);
+  const headDim = num('HEAD_DIM');
+  if (headDim !== undefined && headDim % 2 !== 0) problems.push('HEAD_DIM must be even');
+  for (const name of ['ASPECT_RATIO', 'MLP_RATIO', 'EMBEDDING_LR', 'UNEMBEDDING_LR', 'MATRIX_LR', 'SCALAR_LR']) {
+    if (name in k && !((num(name) ?? 0) > 0)) problems.push(`${name} must be positive`);
+  }
+  if ('WEIGHT_DECAY' in k && !((num('WEIGHT_DECAY') ?? -1) >= 0)) problems.push('WEIGHT_DECAY must be >= 0');
+  if ('ROTARY_BASE' in k && !((num('ROTARY_BASE') ?? 0) > 1)) problems.push('ROTARY_BASE must be > 1');
+  for (const name of ['WARMUP_RATIO', 'WARMDOWN_RATIO', 'FINAL_LR_FRAC']) {
+    const v = num(name);
+    if (name in k && !(v !== undefined && v >= 0 && v <= 1)) problems.push(`${name} must be in [0, 1]`);
+  }
+  if ((num('WARMUP_RATIO') ?? 0) + (num('WARMDOWN_RATIO') ?? 0) > 1) problems.push('WARMUP_RATIO + WARMDOWN_RATIO must be <= 1');
+  const betas = k.ADAM_BETAS;
+  if (betas !== undefined && !(Array.isArray(betas) && betas.length === 2 && betas.every((b) => b > 0 && b < 1))) {
+    problems.push('ADAM_BETAS must be two numbers in (0, 1)');
+  }
+  if ('WINDOW_PATTERN' in k && !(typeof k.WINDOW_PATTERN === 'string' && /^[SL]+$/i.test(k.WINDOW_PATTERN))) {
+    problems.push('WINDOW_PATTERN must be S/L letters');
+  }
+  if ('MLP_ACTIVATION' in k && !CHOICES.MLP_ACTIVATION!.includes(k.MLP_ACTIVATION!)) problems.push('MLP_ACTIVATION must be relu2, swiglu or gelu');
+  if ('SOFTCAP' in k && !(k.SOFTCAP === false || (typeof k.SOFTCAP === 'number' && k.SOFTCAP > 0))) problems.push('SOFTCAP must be > 0 or false');
+  const h = heads(k);
+  if (h) {
+    const kv = k.N_KV_HEAD;
+    if (kv !== null && kv !== undefined && !(typeof kv === 'number' && Number.isInteger(kv) && kv >= 1 && h.nHead % kv === 0)) {
+      problems.push(`N_KV_HEAD must divide the ${h.nHead} heads`);
+    }
+    if (k.VALUE_EMBEDS === true && h.modelDim < 32) problems.push('value embeddings need model_dim >= 32');
+  }
+  const total = num('TOTAL_BATCH_SIZE');
+  const device = num('DEVICE_BATCH_SIZE');
+  if (fixed && total !== undefined && device !== undefined && total % (device * fixed.MAX_SEQ_LEN) !== 0) {
+    problems.push('TOTAL_BATCH_SIZE must be a multiple of DEVICE_BATCH_SIZE × MAX_SEQ_LEN');
+  }
+  return problems;
+}
+
+/** The direction of one change: `NAME:up` / `NAME:down` for numbers, `NAME=<value>` otherwise. */
+export function directionOf(name: string, from: KnobValue, to: KnobValue): string {
+  if (typeof from === 'number' && typeof to === 'number') return `${name}:${to > from ? 'up' : 'down'}`;
+  return `${name}=${JSON.stringify(to)}`;
+}
+
+/** The directions of the difference between two configs (array knobs per element: `ADAM_BETAS[1]:up`). */
+export function directionsBetween(from: KnobValues, to: KnobValues): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(to)) {
+    const a = from[name];
+    const b = to[name]!;
+    if (a === undefined || JSON.stringify(a) === JSON.stringify(b)) continue;
+    if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+      a.forEach((x, i) => {
+        if (x !== b[i]) out.push(directionOf(`${name}[${i}]`, x, b[i]!));
+      });
+    } else out.push(directionOf(name, a, b));
+  }
+  return out;
+}
+
+/** The directions named by a builtin description (`MATRIX_LR 0.04 -> 0.056, ...`), for history without knobs. */
+export function directionsFromDescription(description: string): string[] {
+  const out: string[] = [];
+  const re = /([A-Z][A-Z0-9_]*) (.+?) -> (.+?)(?=, [A-Z][A-Z0-9_]* |$)/g;
+  for (const m of description.matchAll(re)) {
+    const from = parseKnobs(`const ${m[1]} = ${m[2]};`)[m[1]!];
+    const to = parseKnobs(`const ${m[1]} = ${m[3]};`)[m[1]!];
+    if (from === undefined || to === undefined) continue;
+    out.push(...directionsBetween({ [m[1]!]: from }, { [m[1]!]: to }));
+  }
+  return out;
+}
+
+/** What the history says: per-direction stats and the configs already tried. */
+export function learnFromHistory(history: readonly HistoryEntry[]): { stats: Map<string, DirectionStats>; tried: Set<string> } {
+  const stats = new Map<string, DirectionStats>();
+  const tried = new Set<string>();
+  // The parent of an experiment is the best config when it ran: the baseline, then each kept one.
+  let parent: KnobValues | null = null;
+  history.forEach((entry, i) => {
+    if (entry.knobs) tried.add(configKey(entry.knobs));
+    const directions =
+      i === 0 ? [] : entry.knobs && parent ? directionsBetween(parent, entry.knobs) : directionsFromDescription(entry.description);
+    for (const d of directions) {
+      const s = stats.get(d) ?? { keeps: 0, failuresSinceKeep: 0 };
+      if (entry.status === 'keep') {
+        s.keeps++;
+        s.failuresSinceKeep = 0;
+      } else s.failuresSinceKeep += entry.status === 'crash' ? 2 : 1;
+      stats.set(d, s);
+    }
+    if (i === 0 || entry.status === 'keep') parent = entry.knobs; // null when unknown: fall back to descriptions
+  });
+  return { stats, tried };
+}
+
+function opposite(direction: string): string | null {
+  if (direction.endsWith(':up')) return `${direction.slice(0, -3)}:down`;
+  if (direction.endsWith(':down')) return `${direction.slice(0, -5)}:up`;
+  return null;
+}
+
+/** A move's weight after the history: ×5 for a kept direction, avoided after two failures. */
+export function historyWeight(move: Move, stats: Map<string, DirectionStats>): number {
+  const s = stats.get(move.direction);
+  let w = move.weight;
+  if (s) {
+    if (s.failuresSinceKeep >= 2) return 0;
+    if (s.keeps > 0) w *= 5;
+    if (s.failuresSinceKeep === 1) w *= 0.5;
+  }
+  const o = opposite(move.direction);
+  if (o && (stats.get(o)?.keeps ?? 0) > 0) w *= 0.5; // going back on a kept change is less promising
+  return w;
+}
+
+/** The one-knob moves around a config (before validity, novelty and history filters). */
+export function candidateMoves(k: KnobValues, fixed?: FixedConstants): Move[] {
+  const moves: Move[] = [];
+  const add = (name: string, to: KnobValue, weight: number, also: KnobChange[] = []) => {
+    const from = k[name];
+    if (from === undefined || JSON.stringify(from) === JSON.stringify(to)) return;
+    if (typeof to === 'number' && !Number.isFinite(to)) return;
+    moves.push({ changes: [{ name, from, to }, ...also], direction: directionOf(name, from, to), weight });
+  };
+  const num = (name: string): number | undefined => (typeof k[name] === 'number' && !FROZEN.has(name) ? (k[name] as number) : undefined);
+
+  for (const name of MULTIPLICATIVE) {
+    const v = num(name);
+    if (v === undefined) continue;
+    if (v === 0) {
+      const fallback = (REFERENCE_DEFAULTS as Record<string, unknown>)[name];
+      add(name, typeof fallback === 'number' && fallback > 0 ? fallback : 0.1, 1);
+      continue;
+    }
+    add(name, sig(v * 0.7), 1);
+    add(name, sig(v * 1.4), 1);
+    add(name, sig(v * 0.5), 0.3);
+    add(name, sig(v * 2), 0.3);
+  }
+  if (num('WEIGHT_DECAY') !== undefined && num('WEIGHT_DECAY')! > 0) add('WEIGHT_DECAY', 0, 0.2);
+
+  const rotary = num('ROTARY_BASE');
+  if (rotary !== undefined) {
+    add('ROTARY_BASE', sig(rotary * 0.5), 0.25);
+    add('ROTARY_BASE', sig(rotary * 2), 0.25);
+  }
+
+  const depth = num('DEPTH');
+  if (depth !== undefined) {
+    add('DEPTH', depth + 1, 1);
+    if (depth > 1) add('DEPTH', depth - 1, 1);
+    add('DEPTH', Math.max(1, Math.round(depth * 1.25)), 0.3);
+    add('DEPTH', Math.max(1, Math.round(depth * 0.75)), 0.3);
+  }
+  const aspect = num('ASPECT_RATIO');
+  if (aspect !== undefined) {
+    add('ASPECT_RATIO', Math.max(1, Math.round(aspect * 1.25)), 1);
+    add('ASPECT_RATIO', Math.max(1, Math.round(aspect * 0.75)), 1);
+  }
+  const headDim = num('HEAD_DIM');
+  if (headDim !== undefined) {
+    add('HEAD_DIM', headDim * 2, 0.5);
+    if (headDim >= 16) add('HEAD_DIM', Math.round(headDim / 4) * 2, 0.5);
+  }
+  const h = heads(k);
+  if ('N_KV_HEAD' in k && h) {
+    const divisors = Array.from({ length: h.nHead }, (_, i) => i + 1).filter((d) => h.nHead % d === 0 && d < h.nHead);
+    const options: KnobValue[] = [null, ...divisors];
+    const others = options.filter((o) => o !== k.N_KV_HEAD);
+    for (const o of others) add('N_KV_HEAD', o, 1 / others.length);
+  }
+  const mlpRatio = num('MLP_RATIO');
+  if (mlpRatio !== undefined) {
+    add('MLP_RATIO', Math.max(0.5, Math.round(mlpRatio * 1.25 * 2) / 2), 1);
+    add('MLP_RATIO', Math.max(0.5, Math.round(mlpRatio * 0.75 * 2) / 2), 1);
+  }
+  for (const [name, choices] of Object.entries(CHOICES)) {
+    if (!(name in k)) continue;
+    const others = choices.filter((c) => c !== k[name]);
+    for (const c of others) add(name, c, (name === 'VALUE_EMBEDS' ? 1 : 2) / others.length);
+  }
+  if (k.SOFTCAP === false) add('SOFTCAP', REFERENCE_DEFAULTS.SOFTCAP, 1);
+  else if (typeof k.SOFTCAP === 'number') {
+    add('SOFTCAP', false, 0.5);
+    add('SOFTCAP', sig(k.SOFTCAP * 0.7), 0.5);
+    add('SOFTCAP', sig(k.SOFTCAP * 1.4), 0.5);
+  }
+
+  // Batch sizes: powers of two; TOTAL_BATCH_SIZE stays a multiple of DEVICE_BATCH_SIZE × MAX_SEQ_LEN.
+  // Without MAX_SEQ_LEN known, the accumulation ratio TOTAL / DEVICE never shrinks.
+  const total = num('TOTAL_BATCH_SIZE');
+  const device = num('DEVICE_BATCH_SIZE');
+  if (total !== undefined && device !== undefined) {
+    const seq = fixed?.MAX_SEQ_LEN;
+    const fits = (t: number, d: number) => (seq ? t % (d * seq) === 0 : t / d >= total / device);
+    if (!isPow2(total)) {
+      add('TOTAL_BATCH_SIZE', pow2Below(total), 1);
+      add('TOTAL_BATCH_SIZE', pow2Below(total) * 2, 1);
+    } else {
+      add('TOTAL_BATCH_SIZE', total * 2, 1);
+      if (fits(total / 2, device)) add('TOTAL_BATCH_SIZE', total / 2, 1);
+      else if (device >= 2 && isPow2(device)) {
+        add('TOTAL_BATCH_SIZE', total / 2, 1, [{ name: 'DEVICE_BATCH_SIZE', from: device, to: device / 2 }]);
+      }
+    }
+    if (!isPow2(device)) add('DEVICE_BATCH_SIZE', pow2Below(device), 0.5);
+    else {
+      if (device >= 2) add('DEVICE_BATCH_SIZE', device / 2, 0.5);
+      if (fits(total, device * 2)) add('DEVICE_BATCH_SIZE', device * 2, 0.5);
+    }
+  }
+
+  const betas = k.ADAM_BETAS;
+  if (Array.isArray(betas) && betas.length === 2) {
+    betas.forEach((b, i) => {
+      if (!(b > 0 && b < 1)) return;
+      for (const f of [0.7, 1.4]) {
+        const next = round6(1 - sig(Math.min(0.999, (1 - b) * f), 2));
+        if (next <= 0 || next >= 1 || next === b) continue;
+        const to = [...betas];
+        to[i] = next;
+        moves.push({ changes: [{ name: 'ADAM_BETAS', from: betas, to }], direction: directionOf(`ADAM_BETAS[${i}]`, b, next), weight: 0.5 });
+      }
+    });
+  }
+
+  const warmup = num('WARMUP_RATIO');
+  if (warmup !== undefined) {
+    if (warmup === 0) {
+      add('WARMUP_RATIO', 0.02, 0.5);
+      add('WARMUP_RATIO', 0.05, 0.5);
+    } else {
+      add('WARMUP_RATIO', sig(warmup * 2), 0.5);
+      add('WARMUP_RATIO', sig(warmup / 2), 0.5);
+      add('WARMUP_RATIO', 0, 0.5);
+    }
+  }
+  const warmdown = num('WARMDOWN_RATIO');
+  if (warmdown !== undefined) {
+    add('WARMDOWN_RATIO', round6(Math.min(1, warmdown + 0.1)), 1);
+    add('WARMDOWN_RATIO', round6(Math.max(0, warmdown - 0.1)), 1);
+    add('WARMDOWN_RATIO', round6(Math.min(1, warmdown + 0.2)), 0.3);
+    add('WARMDOWN_RATIO', round6(Math.max(0, warmdown - 0.2)), 0.3);
+  }
+  const final = num('FINAL_LR_FRAC');
+  if (final !== undefined) {
+    if (final === 0) {
+      add('FINAL_LR_FRAC', 0.05, 0.5);
+      add('FINAL_LR_FRAC', 0.1, 0.5);
+    } else {
+      add('FINAL_LR_FRAC', Math.min(1, sig(final * 2)), 0.5);
+      add('FINAL_LR_FRAC', sig(final / 2), 0.5);
+      add('FINAL_LR_FRAC', 0, 0.5);
+    }
+  }
+  // Deduplicate moves that land on the same values (e.g. DEPTH ±1 and ±25% at DEPTH 4).
+  const seen = new Set<string>();
+  return moves.filter((m) => {
+    const key = JSON.stringify(m.changes.map((c) => [c.name, c.to]));
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** A small seeded PRNG (mulberry32) in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function mix(...parts: number[]): number {
+  let h = 0x811c9dc5;
+  for (const p of parts) {
+    h = Math.imul(h ^ (p >>> 0), 0x01000193) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+    h = (h ^ (h >>> 16)) >>> 0;
+  }
+  return h;
+}
+
+function applyMove(k: KnobValues, move: Move): KnobValues {
+  const next = { ...k };
+  for (const c of move.changes) next[c.name] = c.to;
+  return next;
+}
+
+function pickWeighted<T>(items: { item: T; weight: number }[], rand: () => number): T | null {
+  const total = items.reduce((s, x) => s + x.weight, 0);
+  if (!(total > 0)) return null;
+  let r = rand() * total;
+  for (const x of items) {
+    r -= x.weight;
+    if (r < 0) return x.item;
+  }
+  return items.at(-1)!.item;
+}
+
+/** The result of planning one proposal: the new source and what changed. */
+export interface BuiltinPlan {
+  source: string;
+  description: string;
+  changes: KnobChange[];
+}
+
+/**
+ * Plans one proposal without touching the disk: the move chosen around `context.configSource`.
+ * Returns null when every config within two moves was already tried or is invalid.
+ */
+export function planProposal(context: Pick<AgentContext, 'configSource' | 'history' | 'fixed'>, rand: () => number): BuiltinPlan | null {
+  const base = parseKnobs(context.configSource);
+  const { stats, tried } = learnFromHistory(context.history);
+  tried.add(configKey(base));
+  const baseProblems = new Set(knobProblems(base, context.fixed));
+  const acceptable = (k: KnobValues) => !tried.has(configKey(k)) && knobProblems(k, context.fixed).every((p) => baseProblems.has(p));
+
+  const moves = candidateMoves(base, context.fixed).filter((m) => acceptable(applyMove(base, m)));
+  let chosen: Move[] | null = null;
+  if (moves.length > 0) {
+    const weighted = moves.map((m) => ({ item: m, weight: historyWeight(m, stats) }));
+    // Every direction avoided: still better to try something new than nothing.
+    const pool = weighted.some((w) => w.weight > 0) ? weighted : weighted.map((w) => ({ ...w, weight: w.item.weight }));
+    const one = pickWeighted(pool, rand);
+    if (one) chosen = [one];
+  } else {
+    // The neighbourhood is exhausted: two moves on different knobs.
+    const all = candidateMoves(base, context.fixed);
+    for (let attempt = 0; attempt < 500 && !chosen && all.length > 1; attempt++) {
+      const a = all[Math.floor(rand() * all.length)]!;
+      const afterA = applyMove(base, a);
+      const second = candidateMoves(afterA, context.fixed).filter((m) => m.changes[0]!.name !== a.changes[0]!.name);
+      const b = second[Math.floor(rand() * second.length)];
+      if (b && acceptable(applyMove(afterA, b))) chosen = [a, b];
+    }
+  }
+  if (!chosen) return null;
+
+  let source = context.configSource;
+  const changes: KnobChange[] = [];
+  const parts: string[] = [];
+  for (const move of chosen) {
+    for (const c of move.changes) {
+      const before = findKnobs(source).find((s) => s.name === c.name)!;
+      source = setKnob(source, c.name, c.to);
+      const after = findKnobs(source).find((s) => s.name === c.name)!;
+      changes.push(c);
+      parts.push(`${c.name} ${before.text} -> ${after.text}`);
+    }
+  }
+  return { source, description: parts.join(', '), changes };
+}
+
+/** The builtin agent (`--agent builtin`, the default). */
+export class BuiltinAgent implements Agent {
+  readonly name = 'builtin';
+  readonly seed: number;
+  private calls = 0;
+
+  constructor(options: BuiltinAgentOptions = {}) {
+    this.seed = options.seed ?? 0;
+  }
+
+  async propose(context: AgentContext, options: ProposeOptions): Promise<Proposal> {
+    options.signal?.throwIfAborted();
+    const rand = prng(mix(this.seed, context.results.length, context.history.length, this.calls++));
+    const knobs = findKnobs(context.configSource);
+    if (knobs.length === 0) {
+      throw new AgentError('failed', `builtin agent: ${context.configPath} has no knobs (top-level lines \`const NAME = <literal>;\`) to change`);
+    }
+    const plan = planProposal(context, rand);
+    if (!plan) {
+      throw new AgentError('no-change', 'builtin agent: every config within reach of the best one was already tried or is invalid; use an LLM agent to go further');
+    }
+    await fs.writeFile(context.configPath, plan.source);
+    return { description: plan.description };
+  }
+}
+
+/** The builtin agent with a seed. */
+export function createBuiltinAgent(options: BuiltinAgentOptions = {}): BuiltinAgent {
+  return new BuiltinAgent(options);
+}
