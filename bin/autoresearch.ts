@@ -4,11 +4,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
 import { doctorCommand } from '../lib/cli/doctor';
+import { initCommand } from '../lib/cli/init';
 import { prepareCommand } from '../lib/cli/prepare';
 import { runCommand } from '../lib/cli/run';
 
 void yargs(hideBin(process.argv))
   .scriptName('autoresearch')
+  .command(initCommand)
   .command(prepareCommand)
   .command(runCommand)
   .command(doctorCommand)

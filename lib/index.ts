@@ -98,3 +98,4 @@ export {
   type ResultRow,
   type ResultStatus,
 } from './loop/agents';
+export { init, cpuKnobs, type InitOptions, type InitResult } from './init';

@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { runExperiment } from '../runner/run-experiment';
 
 interface RunArgs {
+  dir: string;
   'time-budget'?: number;
   dataset?: string;
   'cache-dir'?: string;
@@ -18,9 +19,10 @@ interface RunArgs {
 
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
-  describe: 'Run one experiment with train/config.ts and print its summary',
+  describe: 'Run one experiment with <dir>/train/config.ts and print its summary',
   builder: (y) =>
     y
+      .option('dir', { type: 'string', default: '.', describe: 'experiment directory (holds train/config.ts)' })
       .option('time-budget', { type: 'number', describe: 'training seconds (default: AUTORESEARCH_TIME_BUDGET or 300)' })
       .option('dataset', { type: 'string', describe: 'prepared dataset (default: the most recently prepared)' })
       .option('cache-dir', { type: 'string', describe: 'default: AUTORESEARCH_CACHE_DIR or ~/.cache/autoresearch' })
@@ -34,6 +36,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const controller = new AbortController();
     process.once('SIGINT', () => controller.abort());
     const result = await runExperiment({
+      dir: argv.dir,
       timeBudget: argv['time-budget'],
       dataset: argv.dataset,
       cacheDir: argv['cache-dir'],
