@@ -1,0 +1,52 @@
+// `autoresearch init`: a config scaled to the machine that validates against prepared data,
+// and no silent overwrite.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { ConfigError, cpuKnobs, init, prepare } from '../../lib';
+import { parseKnobs } from '../../lib/loop/agents/knobs';
+import { checkConfig } from '../../lib/runner/check-config';
+
+let cache: string;
+let dir: string;
+beforeAll(async () => {
+  cache = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-init-cache-'));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-init-'));
+  await prepare({ dataset: 'sotu', vocabSize: 512, seqLen: 128, evalTokens: 2048, cacheDir: cache, progress: false, log: () => undefined });
+}, 120_000);
+afterAll(() => {
+  fs.rmSync(cache, { recursive: true, force: true });
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a CPU config fitted to the prepared context length, which validates', async () => {
+  const result = await init({ dir, cacheDir: cache, gpu: false });
+  const source = fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8');
+  const knobs = parseKnobs(source);
+  expect(knobs).toMatchObject({ DEPTH: 4, ASPECT_RATIO: 32, HEAD_DIM: 64, DEVICE_BATCH_SIZE: 32, TOTAL_BATCH_SIZE: 4096, MATRIX_LR: 0.04 });
+  expect(result.scaled).toEqual(cpuKnobs(128));
+  expect(fs.readFileSync(path.join(dir, 'program.md'), 'utf8')).toMatch(/val_bpb/);
+  const check = await checkConfig({ configPath: path.join(dir, 'train', 'config.ts'), cacheDir: cache });
+  expect(check).toEqual({ ok: true, message: 'config ok' });
+}, 60_000);
+
+test('on a GPU the reference values stay', async () => {
+  const gpuDir = path.join(dir, 'gpu');
+  await init({ dir: gpuDir, cacheDir: cache, gpu: true });
+  expect(parseKnobs(fs.readFileSync(path.join(gpuDir, 'train', 'config.ts'), 'utf8'))).toMatchObject({ DEPTH: 8, TOTAL_BATCH_SIZE: 2 ** 19 });
+});
+
+test('existing files are not overwritten without force', async () => {
+  await expect(init({ dir, cacheDir: cache, gpu: false })).rejects.toThrow(ConfigError);
+  await expect(init({ dir, cacheDir: cache, gpu: false })).rejects.toThrow(/already exists: pass --force/);
+  await expect(init({ dir, cacheDir: cache, gpu: false, force: true })).resolves.toBeDefined();
+});
+
+test('checkConfig reports a broken config with its cause', async () => {
+  const broken = path.join(dir, 'broken.ts');
+  fs.writeFileSync(broken, fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8').replace('const DEPTH = 4;', 'const DEPTH = -4;'));
+  const check = await checkConfig({ configPath: broken, cacheDir: cache });
+  expect(check.ok).toBe(false);
+  expect(check.message).toMatch(/DEPTH must be a positive integer \(got -4\)/);
+}, 60_000);
