@@ -401,6 +401,11 @@ export async function keptRefs(dir: string, tag: string): Promise<KeptRef[]> {
   return out.sort((a, b) => a.experiment - b.experiment);
 }
 
+/** The files (relative, `/`-separated) tracked in commit `ref` (a sha or a full ref name; default HEAD). */
+export async function trackedFiles(dir: string, ref = 'HEAD'): Promise<string[]> {
+  return git.listFiles({ ...repo(dir), ref });
+}
+
 /** The first parent of commit `sha`, or null for a root commit. */
 export async function parentOf(dir: string, sha: string): Promise<string | null> {
   const { commit } = await git.readCommit({ ...repo(dir), oid: sha });
