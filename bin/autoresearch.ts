@@ -4,12 +4,16 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
 import { doctorCommand } from '../lib/cli/doctor';
+import { plotCommand } from '../lib/cli/plot';
 import { prepareCommand } from '../lib/cli/prepare';
+import { resultsCommand } from '../lib/cli/results';
 
 void yargs(hideBin(process.argv))
   .scriptName('autoresearch')
   .command(prepareCommand)
   .command(doctorCommand)
+  .command(resultsCommand)
+  .command(plotCommand)
   .demandCommand(1, 'Name a command (see --help).')
   .recommendCommands()
   .strict()
