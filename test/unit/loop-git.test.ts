@@ -21,6 +21,7 @@ import {
   resetHard,
   revertExcept,
 } from '../../lib/loop/git';
+import { unifiedDiff } from '../../lib/loop/diff';
 import { CONFIG_V1, editFile, gitCli, gitCliStatus, makeRepo, writeFile, type FixtureRepo } from '../git-fixtures';
 
 let repo: FixtureRepo;
@@ -349,6 +350,39 @@ describe('diffOf', () => {
     editFile(repo.dir, 'README.md', 'A research', 'The research');
     const sha = await commitFiles(repo.dir, ['README.md'], 'readme');
     expect(await diffOf(repo.dir, sha)).toBe('');
+  });
+});
+
+describe('unifiedDiff', () => {
+  test('diffs of texts full of repeated lines (several minimal diffs exist) apply with git apply', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-apply-'));
+    repo = { dir, first: '', cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+    let seed = 999;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let t = 0; t < 40; t++) {
+      const a = Array.from({ length: 5 + Math.floor(rnd() * 40) }, () => ['a\n', 'b\n', '}\n', '\n'][Math.floor(rnd() * 4)]!);
+      const b = a.slice();
+      for (let e = 0; e < 1 + Math.floor(rnd() * 5); e++) {
+        const op = rnd();
+        const at = Math.floor(rnd() * b.length);
+        if (op < 0.33) b.splice(at, 1);
+        else if (op < 0.66) b.splice(at, 0, `inserted ${e}\n`);
+        else b[at] = `changed ${e}\n`;
+      }
+      if (t % 3 === 0) b[b.length - 1] = b[b.length - 1]!.replace(/\n$/, '');
+      const before = a.join('');
+      const after = b.join('');
+      const diff = unifiedDiff('file.txt', before, after);
+      if (before === after) {
+        expect(diff).toBe('');
+        continue;
+      }
+      fs.writeFileSync(path.join(dir, 'file.txt'), before);
+      fs.writeFileSync(path.join(dir, 'change.diff'), diff);
+      const applied = gitCliStatus(dir, 'apply', 'change.diff');
+      expect(applied.stderr).toBe('');
+      expect(fs.readFileSync(path.join(dir, 'file.txt'), 'utf8')).toBe(after);
+    }
   });
 });
 
