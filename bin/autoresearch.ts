@@ -5,7 +5,9 @@ import { hideBin } from 'yargs/helpers';
 
 import { doctorCommand } from '../lib/cli/doctor';
 import { initCommand } from '../lib/cli/init';
+import { plotCommand } from '../lib/cli/plot';
 import { prepareCommand } from '../lib/cli/prepare';
+import { resultsCommand } from '../lib/cli/results';
 import { runCommand } from '../lib/cli/run';
 
 void yargs(hideBin(process.argv))
@@ -14,6 +16,8 @@ void yargs(hideBin(process.argv))
   .command(prepareCommand)
   .command(runCommand)
   .command(doctorCommand)
+  .command(resultsCommand)
+  .command(plotCommand)
   .demandCommand(1, 'Name a command (see --help).')
   .recommendCommands()
   .strict()

@@ -96,3 +96,52 @@ export class AgentError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * A directory cannot be used by the research loop's git ratchet: not a git repository, no
+ * commit yet, a required file untracked, a detached HEAD, or a layout isomorphic-git cannot
+ * work with. The message names the cause and the git command that fixes it.
+ */
+export class GitRepoError extends Error {
+  override name = 'GitRepoError';
+}
+
+/** The run's branch `autoresearch/<tag>` exists already: resume it or pick another tag. */
+export class BranchExistsError extends Error {
+  override name = 'BranchExistsError';
+  constructor(
+    /** The full branch name, e.g. `autoresearch/nov22`. */
+    readonly branch: string,
+  ) {
+    super(`Branch ${branch} already exists. Resume it (--resume) or choose another tag (--tag).`);
+  }
+}
+
+/** Who holds a research loop's lock (the content of `.autoresearch/loop.lock`). */
+export interface LockHolder {
+  /** Process id of the holder. */
+  readonly pid: number;
+  /** Host name the holder runs on. */
+  readonly host: string;
+  /** When it took the lock, ISO 8601. */
+  readonly started: string;
+}
+
+/** Another research loop is running on the same repository. */
+export class LockHeldError extends Error {
+  override name = 'LockHeldError';
+  constructor(
+    message: string,
+    /** The lock file. */
+    readonly lockPath: string,
+    /** Its holder. */
+    readonly holder: LockHolder,
+  ) {
+    super(message);
+  }
+}
+
+/** `results.jsonl` or `results.tsv` holds a line that is not a result row; the message names it. */
+export class ResultsError extends Error {
+  override name = 'ResultsError';
+}

@@ -95,7 +95,60 @@ export {
   type PromptOptions,
   type Proposal,
   type ProposeOptions,
-  type ResultRow,
-  type ResultStatus,
+  type ResultRow as AgentResultRow,
 } from './loop/agents';
 export { init, cpuKnobs, type InitOptions, type InitResult } from './init';
+export { BranchExistsError, GitRepoError, LockHeldError, ResultsError, type LockHolder } from './errors';
+export {
+  DEFAULT_AUTHOR,
+  REQUIRED_FILES,
+  branchName,
+  changedFiles,
+  commitFiles,
+  createBranch,
+  currentBranch,
+  defaultTag,
+  diffOf,
+  fileAt,
+  headSha,
+  keepRef,
+  keepRefName,
+  keptRefs,
+  openRepo,
+  parentOf,
+  resetHard,
+  revertExcept,
+  trackedFiles,
+  type BranchInfo,
+  type KeptRef,
+  type RepoInfo,
+} from './loop/git';
+export { diffHunks, unifiedDiff, type UnifiedDiffOptions } from './loop/diff';
+export { LOCK_FILE, LOOP_IGNORES, PROGRESS_SVG, RESULTS_JSONL, RESULTS_TSV, RUN_LOG, STATE_DIR } from './loop/paths';
+export {
+  RESULT_STATUSES,
+  TSV_HEADER,
+  appendResult,
+  bestKept,
+  countByStatus,
+  ensureGitignore,
+  flattenDescription,
+  formatTsvRow,
+  lastKept,
+  loadResults,
+  nextExperimentNumber,
+  parseResultsTsv,
+  readResults,
+  runningBest,
+  toResultRow,
+  type Fingerprint,
+  type GitignoreUpdate,
+  type NewResult,
+  type ReadResultsOptions,
+  type ResultRow,
+  type ResultStatus,
+  type SummaryFields,
+} from './loop/results';
+export { acquireLock, isProcessAlive, lockPath, readLock, type LockInfo, type ReleaseLock } from './loop/lock';
+export { formatResultsReport, improvements, resultsReportJson, summarizeResults, type Improvement, type ReportOptions, type ResultsSummary } from './loop/report';
+export { renderProgressSvg, type PlotOptions } from './loop/plot';

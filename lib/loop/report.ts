@@ -1,0 +1,131 @@
+// The results report behind `autoresearch results`: counts by status, the best kept val_bpb and
+// its improvement over the baseline (the first row), the largest single improvements (kept
+// experiments ranked by how far they lowered the best so far), and a plain table.
+import { bestKept, countByStatus, flattenDescription, type ResultRow, type ResultStatus } from './results';
+
+/** A kept experiment that lowered the best val_bpb so far. */
+export interface Improvement {
+  experiment: number;
+  commit: string;
+  val_bpb: number;
+  /** The best val_bpb before it. */
+  previousBest: number;
+  /** previousBest − val_bpb (> 0). */
+  delta: number;
+  description: string;
+}
+
+/** The numbers of a report. */
+export interface ResultsSummary {
+  counts: Record<ResultStatus, number> & { total: number };
+  /** The first row (the unmodified baseline), or null when there are no rows. */
+  baseline: ResultRow | null;
+  /** The kept row with the lowest val_bpb, or null. */
+  best: ResultRow | null;
+  /** baseline − best (absolute, and relative to the baseline), or null without both. */
+  improvement: { absolute: number; relative: number } | null;
+  /** The `top` largest improvements, largest first. */
+  top: Improvement[];
+}
+
+/** Options of {@link summarizeResults} and {@link formatResultsReport}. */
+export interface ReportOptions {
+  /** How many improvements to list (default 5). */
+  top?: number;
+  /** List only kept experiments in the table (counts still cover all). */
+  keptOnly?: boolean;
+}
+
+/**
+ * Every kept experiment that beat the best before it, with the drop. The first kept row sets
+ * the bar and is not an improvement.
+ */
+export function improvements(rows: readonly ResultRow[]): Improvement[] {
+  const out: Improvement[] = [];
+  let best: number | null = null;
+  for (const row of rows) {
+    if (row.status !== 'keep' || row.val_bpb === null) continue;
+    if (best !== null && row.val_bpb < best) {
+      out.push({
+        experiment: row.experiment,
+        commit: row.commit,
+        val_bpb: row.val_bpb,
+        previousBest: best,
+        delta: best - row.val_bpb,
+        description: flattenDescription(row.description),
+      });
+    }
+    if (best === null || row.val_bpb < best) best = row.val_bpb;
+  }
+  return out;
+}
+
+/** The report's numbers for `rows`. */
+export function summarizeResults(rows: readonly ResultRow[], options: ReportOptions = {}): ResultsSummary {
+  const baseline = rows[0] ?? null;
+  const best = bestKept(rows);
+  const base = baseline?.status === 'crash' ? null : baseline?.val_bpb ?? null;
+  const improvement =
+    base !== null && best !== null && best.val_bpb !== null ? { absolute: base - best.val_bpb, relative: (base - best.val_bpb) / base } : null;
+  const top = improvements(rows)
+    .sort((a, b) => b.delta - a.delta || a.experiment - b.experiment)
+    .slice(0, Math.max(0, options.top ?? 5));
+  return { counts: countByStatus(rows), baseline, best, improvement, top };
+}
+
+function cell(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** The readable report: the table, the counts, the best and the top improvements. */
+export function formatResultsReport(rows: readonly ResultRow[], options: ReportOptions = {}): string {
+  const summary = summarizeResults(rows, options);
+  const shown = options.keptOnly ? rows.filter((r) => r.status === 'keep') : rows;
+  const lines: string[] = [];
+  const header = ['#', 'commit', 'val_bpb', 'mem_gb', 'status', 'description'];
+  const table = shown.map((r) => [
+    String(r.experiment),
+    r.commit.slice(0, 7),
+    r.status === 'crash' || r.val_bpb === null ? '-' : r.val_bpb.toFixed(6),
+    r.status === 'crash' || r.peak_vram_mb === null ? '-' : (r.peak_vram_mb / 1024).toFixed(1),
+    r.status,
+    truncate(flattenDescription(r.description), 70),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const right = [true, false, true, true, false, false];
+  const render = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : cell(c, widths[i]!, right[i]))).join('  ').trimEnd();
+  lines.push(render(header));
+  for (const row of table) lines.push(render(row));
+  if (shown.length === 0) lines.push(options.keptOnly ? '(no kept experiments)' : '(no experiments)');
+  lines.push('');
+
+  const { counts, baseline, best, improvement, top } = summary;
+  lines.push(`${counts.total} experiment${counts.total === 1 ? '' : 's'}: ${counts.keep} kept, ${counts.discard} discarded, ${counts.crash} crashed`);
+  if (best !== null && best.val_bpb !== null) {
+    let line = `best val_bpb ${best.val_bpb.toFixed(6)} (#${best.experiment}, ${best.commit.slice(0, 7)})`;
+    if (improvement !== null && baseline !== null && baseline.val_bpb !== null) {
+      line += `: ${improvement.absolute.toFixed(6)} below the baseline ${baseline.val_bpb.toFixed(6)} (${(improvement.relative * 100).toFixed(2)}%)`;
+    }
+    lines.push(line);
+  } else {
+    lines.push('no kept experiment yet');
+  }
+  if (top.length > 0) {
+    lines.push('', `top ${top.length} improvement${top.length === 1 ? '' : 's'}:`);
+    const width = Math.max(...top.map((t) => String(t.experiment).length));
+    for (const t of top) {
+      lines.push(`  #${String(t.experiment).padEnd(width)}  -${t.delta.toFixed(6)}  ${t.previousBest.toFixed(6)} -> ${t.val_bpb.toFixed(6)}  ${truncate(t.description, 70)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** The machine-readable report (`--json`): the summary and the experiments shown. */
+export function resultsReportJson(rows: readonly ResultRow[], options: ReportOptions = {}): ResultsSummary & { experiments: ResultRow[] } {
+  const shown = options.keptOnly ? rows.filter((r) => r.status === 'keep') : [...rows];
+  return { ...summarizeResults(rows, options), experiments: shown };
+}
