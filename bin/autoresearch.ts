@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 
 import { doctorCommand } from '../lib/cli/doctor';
 import { initCommand } from '../lib/cli/init';
+import { loopCommand } from '../lib/cli/loop';
 import { plotCommand } from '../lib/cli/plot';
 import { prepareCommand } from '../lib/cli/prepare';
 import { resultsCommand } from '../lib/cli/results';
@@ -15,6 +16,7 @@ void yargs(hideBin(process.argv))
   .command(initCommand)
   .command(prepareCommand)
   .command(runCommand)
+  .command(loopCommand)
   .command(doctorCommand)
   .command(resultsCommand)
   .command(plotCommand)

@@ -152,3 +152,5 @@ export {
 export { acquireLock, isProcessAlive, lockPath, readLock, type LockInfo, type ReleaseLock } from './loop/lock';
 export { formatResultsReport, improvements, resultsReportJson, summarizeResults, type Improvement, type ReportOptions, type ResultsSummary } from './loop/report';
 export { renderProgressSvg, type PlotOptions } from './loop/plot';
+export { researchLoop, type LoopOptions, type LoopOutcome } from './loop/loop';
+export { fingerprint, harnessDifferences } from './loop/fingerprint';

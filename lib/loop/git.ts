@@ -406,6 +406,12 @@ export async function trackedFiles(dir: string, ref = 'HEAD'): Promise<string[]>
   return git.listFiles({ ...repo(dir), ref });
 }
 
+/** The first line of commit `sha`'s message. */
+export async function commitSubject(dir: string, sha: string): Promise<string> {
+  const { commit } = await git.readCommit({ ...repo(dir), oid: sha });
+  return commit.message.split('\n')[0]!.trim();
+}
+
 /** The first parent of commit `sha`, or null for a root commit. */
 export async function parentOf(dir: string, sha: string): Promise<string | null> {
   const { commit } = await git.readCommit({ ...repo(dir), oid: sha });

@@ -1,0 +1,361 @@
+// `autoresearch loop`: the research ratchet (SPEC §1, §7). On a branch autoresearch/<tag>:
+// run the unmodified baseline, then repeat: ask the agent for a change -> check it (only
+// train/config.ts changed, it loads and validates, it is not a no-op) -> commit -> run ->
+// append the result -> keep the commit if val_bpb beat the best kept one by more than the
+// noise threshold, else reset to where the iteration started (the commit stays reachable as
+// refs/autoresearch/<tag>/<n>). All git work through isomorphic-git.
+//
+// Crash safety: a result row is appended before the branch moves. After a kill -9, --resume
+// finds either a recorded non-kept commit at HEAD (reset it) or an unrecorded experiment
+// commit (run it now): nothing is lost and nothing is recorded twice.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+import { findPreparedDataset, readPreparedMeta } from '../data/prepared';
+import { env } from '../env';
+import { AgentError, ConfigError } from '../errors';
+import { checkConfig } from '../runner/check-config';
+import { DEFAULT_TIME_BUDGET, DEFAULT_TOTAL_TIME_LIMIT, runExperiment } from '../runner/run-experiment';
+import type { ExperimentResult } from '../runner/types';
+import { createAgent, type CreateAgentOptions } from './agents/factory';
+import { parseKnobs } from './agents/knobs';
+import type { AgentContext, HistoryEntry, ResultRow as AgentRow } from './agents/types';
+import { fingerprint, harnessDifferences, type Fingerprint } from './fingerprint';
+import { changedFiles, commitFiles, commitSubject, createBranch, defaultTag, diffOf, fileAt, headSha, keepRef, openRepo, resetHard, revertExcept } from './git';
+import { acquireLock } from './lock';
+import { STATE_DIR } from './paths';
+import { appendResult, bestKept, ensureGitignore, nextExperimentNumber, readResults, type ResultRow, type ResultStatus } from './results';
+
+const CONFIG = 'train/config.ts';
+
+export interface LoopOptions {
+  /** The repository (holds train/config.ts and program.md). */
+  dir: string;
+  /** Run tag; the branch is autoresearch/<tag>. Default: today, like `nov22`. */
+  tag?: string;
+  /** Stop after this many experiments after the baseline. */
+  max?: number;
+  /** Stop starting new experiments after this many hours. */
+  maxHours?: number;
+  /** 'builtin' (default) | 'openai:<model>' | a command line. */
+  agent?: string;
+  agentOptions?: CreateAgentOptions;
+  /** Seconds an agent may take per proposal (default 600). */
+  agentTimeout?: number;
+  /** Continue an existing branch and results. */
+  resume?: boolean;
+  /** Required improvement over the best kept val_bpb (default 0: strictly lower). */
+  minDelta?: number;
+  /** Measure the baseline's seed-to-seed spread with K runs and require more than that. */
+  noiseRuns?: number;
+  /** Re-run a winner with another seed; keep it only if it wins again. */
+  confirm?: boolean;
+  timeBudget?: number;
+  totalTimeLimit?: number;
+  dataset?: string;
+  cacheDir?: string;
+  device?: string;
+  /** Seed of the builtin agent. */
+  seed?: number;
+  /** Ctrl-C: the running experiment is killed and the branch left at the best kept commit. */
+  signal?: AbortSignal;
+  /** Status lines (default: stderr). */
+  log?: (line: string) => void;
+  /** Output of each run as it arrives (progress lines). */
+  onRunOutput?: (text: string) => void;
+}
+
+export interface LoopOutcome {
+  tag: string;
+  branch: string;
+  /** Experiments recorded by this call (baseline included when it ran). */
+  recorded: number;
+  best: ResultRow | null;
+  /** The seed-to-seed noise threshold in use (0 when not measured). */
+  threshold: number;
+  stoppedBecause: 'max' | 'max-hours' | 'aborted';
+}
+
+/** Per-run state kept beside the results: where this tag's rows start, the noise measured. */
+interface RunState {
+  tag: string;
+  firstExperiment: number;
+  noise?: number;
+}
+
+async function readState(dir: string): Promise<RunState | null> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(dir, STATE_DIR, 'run.json'), 'utf8')) as RunState;
+  } catch {
+    return null;
+  }
+}
+
+async function writeState(dir: string, state: RunState): Promise<void> {
+  await fs.mkdir(path.join(dir, STATE_DIR), { recursive: true });
+  const file = path.join(dir, STATE_DIR, 'run.json');
+  await fs.writeFile(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+  await fs.rename(`${file}.tmp`, file);
+}
+
+function stddev(values: number[]): number {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length - 1));
+}
+
+export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
+  const log = o.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const repo = await openRepo(o.dir);
+  const dir = repo.dir;
+  const release = await acquireLock(dir);
+  try {
+    await ensureGitignore(dir);
+    const previous = await readState(dir);
+    const tag = o.tag ?? (o.resume && previous ? previous.tag : defaultTag());
+    const dirty = await changedFiles(dir);
+    if (dirty.length > 0 && !o.resume) {
+      throw new ConfigError(`uncommitted changes in ${dirty.join(', ')}: commit or stash them before starting a loop`);
+    }
+    const { branch } = await createBranch(dir, tag, { resume: o.resume });
+    if (o.resume) {
+      const reverted = await revertExcept(dir, []);
+      if (reverted.length > 0) log(`resume: reverted uncommitted changes in ${reverted.join(', ')}`);
+    }
+    const dataset = o.dataset ?? (await findPreparedDataset(o.cacheDir));
+    const meta = await readPreparedMeta(dataset, o.cacheDir);
+    const timeBudget = o.timeBudget ?? env.timeBudget() ?? DEFAULT_TIME_BUDGET;
+    const device = o.device ?? env.device();
+    const fp = await fingerprint({ dataset, cacheDir: o.cacheDir, timeBudget, device });
+
+    let rows = await readResults(dir);
+    const state: RunState =
+      o.resume && previous && previous.tag === tag ? previous : { tag, firstExperiment: nextExperimentNumber(rows) };
+    await writeState(dir, state);
+    const session = () => rows.filter((r) => r.experiment >= state.firstExperiment);
+    for (const row of session()) {
+      const diff = harnessDifferences(row.fingerprint.harness as Fingerprint['harness'], fp.harness);
+      if (diff.length > 0) {
+        throw new ConfigError(
+          `experiment ${row.experiment} of '${tag}' ran on another harness (${diff.join(', ')}); its results cannot be compared: ` +
+            'start a new tag (without --resume), or restore the data and settings it ran with',
+        );
+      }
+    }
+    const agent = createAgent(o.agent ?? 'builtin', { ...o.agentOptions, seed: o.seed ?? o.agentOptions?.seed });
+    const started = Date.now();
+    let recorded = 0;
+    let crashLog: string | null = null;
+    let threshold = Math.max(o.minDelta ?? 0, state.noise ?? 0);
+
+    const harnessUnchanged = async () => {
+      const now = await fingerprint({ dataset, cacheDir: o.cacheDir, timeBudget, device });
+      const diff = harnessDifferences(fp.harness, now.harness);
+      if (diff.length > 0) throw new ConfigError(`the prepared data changed during the loop (${diff.join(', ')}): results would not be comparable`);
+    };
+    const run = (seed?: number) =>
+      runExperiment({
+        dir,
+        dataset,
+        cacheDir: o.cacheDir,
+        timeBudget,
+        device,
+        totalTimeLimit: o.totalTimeLimit ?? DEFAULT_TOTAL_TIME_LIMIT,
+        signal: o.signal,
+        onOutput: o.onRunOutput,
+        seed,
+      });
+    const record = async (experiment: number, status: ResultStatus, description: string, commit: string, parent: string | null, result: ExperimentResult | null) => {
+      const row = await appendResult(dir, {
+        experiment,
+        status,
+        description,
+        commit,
+        parent,
+        agent: agent.name,
+        summary: result?.summary ?? null,
+        diff: parent && commit !== parent ? await diffOf(dir, commit) : '',
+        fingerprint: fp,
+      });
+      rows = [...rows, row];
+      recorded++;
+      const score = row.val_bpb === null ? 'crash' : row.val_bpb.toFixed(6);
+      log(`experiment ${experiment}: ${status} ${score} ${commit.slice(0, 7)} ${description}`);
+      return row;
+    };
+
+    // Resume: bring git and the results back in line.
+    let pending: string | null = null;
+    const bestNow = bestKept(session());
+    if (bestNow) {
+      const head = await headSha(dir);
+      if (head !== bestNow.commit) {
+        if (rows.some((r) => r.commit === head)) {
+          log(`resume: resetting to the best kept commit ${bestNow.commit.slice(0, 7)}`);
+          await resetHard(dir, bestNow.commit);
+        } else {
+          pending = head;
+          log(`resume: experiment ${head.slice(0, 7)} was committed but has no result: running it now`);
+        }
+      }
+    }
+
+    // The baseline: the unmodified config, always first.
+    if (session().length === 0) {
+      const head = await headSha(dir);
+      log(`baseline: running the unmodified config on ${branch}`);
+      await harnessUnchanged();
+      const result = await run();
+      if (o.signal?.aborted) return { tag, branch, recorded, best: null, threshold, stoppedBecause: 'aborted' };
+      await record(state.firstExperiment, result.status === 'ok' ? 'keep' : 'crash', 'baseline', head, null, result);
+      if (result.status !== 'ok') {
+        throw new ConfigError(`the baseline crashed: fix train/config.ts first (log: ${result.logPath})\n${result.errorExcerpt ?? ''}`);
+      }
+    }
+
+    // Seed-to-seed noise of the baseline, measured once per run.
+    if ((o.noiseRuns ?? 0) > 1 && state.noise === undefined) {
+      const baseline = session()[0]!;
+      const values = [baseline.val_bpb!];
+      for (let k = 1; k < o.noiseRuns!; k++) {
+        log(`noise: baseline again with seed offset ${k} (${k + 1}/${o.noiseRuns})`);
+        const result = await run(1000 + k);
+        if (o.signal?.aborted) return { tag, branch, recorded, best: bestKept(session()), threshold, stoppedBecause: 'aborted' };
+        if (result.summary) values.push(result.summary.val_bpb);
+      }
+      state.noise = stddev(values);
+      await writeState(dir, state);
+      threshold = Math.max(o.minDelta ?? 0, state.noise);
+      log(`noise: val_bpb ${values.map((v) => v.toFixed(6)).join(', ')}: std ${state.noise.toFixed(6)}; improvements must exceed ${threshold.toFixed(6)}`);
+    }
+
+    const knobsCache = new Map<string, HistoryEntry['knobs']>();
+    const knobsAt = async (commit: string) => {
+      if (!knobsCache.has(commit)) {
+        const source = await fileAt(dir, commit, CONFIG).catch(() => null);
+        let knobs: HistoryEntry['knobs'] = null;
+        try {
+          knobs = source ? parseKnobs(source) : null;
+        } catch {
+          knobs = null;
+        }
+        knobsCache.set(commit, knobs);
+      }
+      return knobsCache.get(commit)!;
+    };
+
+    let stoppedBecause: LoopOutcome['stoppedBecause'] = 'max';
+    for (let iteration = 0; ; iteration++) {
+      if (o.signal?.aborted) {
+        stoppedBecause = 'aborted';
+        break;
+      }
+      const done = session().length - 1; // experiments after the baseline
+      if (o.max !== undefined && done >= o.max && !pending) break;
+      if (o.maxHours !== undefined && (Date.now() - started) / 3.6e6 >= o.maxHours && !pending) {
+        stoppedBecause = 'max-hours';
+        break;
+      }
+      const best = bestKept(session())!;
+      const n = nextExperimentNumber(rows);
+      const parent = await headSha(dir);
+      let sha: string;
+      let description: string;
+
+      if (pending) {
+        sha = pending;
+        pending = null;
+        description = await commitSubject(dir, sha);
+      } else {
+        const agentRows: AgentRow[] = session().map((r, i) => ({
+          number: i + 1,
+          commit: r.commit.slice(0, 7),
+          val_bpb: r.val_bpb ?? 0,
+          memory_gb: r.peak_vram_mb === null ? 0 : r.peak_vram_mb / 1024,
+          status: r.status,
+          description: r.description,
+        }));
+        const history: HistoryEntry[] = [];
+        for (const [i, row] of agentRows.entries()) {
+          const full = session()[i]!;
+          history.push({ ...row, knobs: full.commit === full.parent ? null : await knobsAt(full.commit) });
+        }
+        const context: AgentContext = {
+          repoDir: dir,
+          configPath: path.join(dir, CONFIG),
+          program: await fs.readFile(path.join(dir, 'program.md'), 'utf8'),
+          configSource: await fs.readFile(path.join(dir, CONFIG), 'utf8'),
+          results: agentRows,
+          best: agentRows.find((r) => r.commit === best.commit.slice(0, 7) && r.status === 'keep') ?? null,
+          crashLog,
+          history,
+          fixed: { TIME_BUDGET: timeBudget, MAX_SEQ_LEN: meta.maxSeqLen, EVAL_TOKENS: meta.evalTokens },
+        };
+        let proposal;
+        try {
+          proposal = await agent.propose(context, { signal: o.signal, timeoutMs: (o.agentTimeout ?? 600) * 1000 });
+        } catch (err) {
+          await revertExcept(dir, []);
+          if (o.signal?.aborted) {
+            stoppedBecause = 'aborted';
+            break;
+          }
+          const kind = err instanceof AgentError ? err.kind : 'failed';
+          await record(n, 'crash', `agent ${kind}: ${(err as Error).message.split('\n')[0]}`, parent, parent, null);
+          crashLog = null;
+          continue;
+        }
+        description = proposal.description;
+        const others = await revertExcept(dir, [CONFIG]);
+        if (others.length > 0) {
+          await resetHard(dir, parent);
+          await record(n, 'crash', `changed files other than ${CONFIG} (reverted: ${others.join(', ')}): ${description}`, parent, parent, null);
+          continue;
+        }
+        if (!(await changedFiles(dir)).includes(CONFIG)) {
+          await record(n, 'crash', `no change: ${description}`, parent, parent, null);
+          continue;
+        }
+        const check = await checkConfig({ configPath: path.join(dir, CONFIG), dataset, cacheDir: o.cacheDir });
+        if (!check.ok) {
+          await resetHard(dir, parent);
+          await record(n, 'crash', `config does not load: ${check.message.split('\n')[0]} (${description})`, parent, parent, null);
+          crashLog = check.message;
+          continue;
+        }
+        sha = await commitFiles(dir, [CONFIG], description);
+      }
+
+      await harnessUnchanged();
+      log(`experiment ${n}: ${description}`);
+      const result = await run();
+      if (o.signal?.aborted) {
+        // Interrupted, not a result: keep the commit reachable, leave the branch at the best.
+        await keepRef(dir, tag, n, sha);
+        await resetHard(dir, best.commit);
+        stoppedBecause = 'aborted';
+        break;
+      }
+      let status: ResultStatus = 'crash';
+      if (result.status === 'ok') {
+        const bpb = result.summary!.val_bpb;
+        status = bpb < best.val_bpb! - threshold ? 'keep' : 'discard';
+        if (status === 'keep' && o.confirm) {
+          log(`experiment ${n}: ${bpb.toFixed(6)} beats ${best.val_bpb!.toFixed(6)}; confirming with another seed`);
+          const again = await run(2000 + n);
+          const confirmed = again.summary !== null && again.summary.val_bpb < best.val_bpb! - threshold;
+          description += confirmed ? ` (confirmed: ${again.summary!.val_bpb.toFixed(6)})` : ` (not confirmed: ${again.summary?.val_bpb.toFixed(6) ?? 'crash'})`;
+          if (!confirmed) status = 'discard';
+        }
+      }
+      await record(n, status, description, sha, best.commit, result);
+      crashLog = status === 'crash' ? result.errorExcerpt : null;
+      if (status !== 'keep') {
+        await keepRef(dir, tag, n, sha);
+        await resetHard(dir, best.commit);
+      }
+    }
+    return { tag, branch, recorded, best: bestKept(session()), threshold, stoppedBecause };
+  } finally {
+    await release();
+  }
+}
