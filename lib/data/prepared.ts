@@ -105,3 +105,43 @@ export async function writePreparedMeta(paths: DatasetPaths, meta: PreparedMeta)
   await fs.writeFile(tmp, JSON.stringify(meta, null, 2) + '\n');
   await fs.rename(tmp, paths.meta);
 }
+
+/**
+ * Every dataset prepared in the cache directory (a readable meta.json of this version under
+ * tokens/<dataset>/), most recently prepared first. Unreadable ones are left out: `doctor`
+ * reports them.
+ */
+export async function listPreparedDatasets(cacheDir?: string): Promise<PreparedMeta[]> {
+  const tokensDir = path.join(resolveCacheDir(cacheDir), 'tokens');
+  let names: string[];
+  try {
+    names = (await fs.readdir(tokensDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+  const metas: PreparedMeta[] = [];
+  for (const name of names.sort()) {
+    try {
+      metas.push(await readPreparedMeta(name, cacheDir));
+    } catch {
+      // not prepared, half-prepared or from another version
+    }
+  }
+  return metas.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+/**
+ * The prepared data a command works on: the named dataset, else the only (or most recently)
+ * prepared one in the cache. Throws a ConfigError saying what to do when there is none.
+ */
+export async function resolvePreparedMeta(dataset: string | undefined, cacheDir?: string): Promise<PreparedMeta> {
+  if (dataset !== undefined && dataset !== '') return readPreparedMeta(dataset, cacheDir);
+  const [latest] = await listPreparedDatasets(cacheDir);
+  if (!latest) {
+    throw new ConfigError(
+      `no prepared data in ${resolveCacheDir(cacheDir)}: run \`autoresearch prepare\` first ` +
+        '(or pass --dataset, and --cache-dir if the data was prepared elsewhere)',
+    );
+  }
+  return latest;
+}
