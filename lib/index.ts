@@ -33,7 +33,38 @@ export {
   type TrainingStats,
 } from './tokenizer';
 export { AddonLoadError, CheckpointError, ConfigError, DisposedError, TokenizerError } from './errors';
-export { doctor, formatDoctor, type DoctorReport } from './doctor';
+export {
+  doctor,
+  formatDoctor,
+  formatRecommendation,
+  type DoctorOptions,
+  type DoctorReport,
+  type PreparedDatasetReport,
+} from './doctor';
+export {
+  CPU_LOGIT_COST,
+  CPU_TRAINING_EFFICIENCY,
+  MIN_TOTAL_BATCH,
+  TARGET_STEPS,
+  estimateFlopsPerToken,
+  estimateParams,
+  recommendConfig,
+  type Recommendation,
+  type RecommendedKnobs,
+  type RecommendInput,
+  type RecommendOverrides,
+} from './recommend';
+export {
+  checkConstants,
+  datasetPaths,
+  listPreparedDatasets,
+  readPreparedMeta,
+  resolveCacheDir,
+  resolvePreparedMeta,
+  type DatasetPaths,
+  type PreparedMeta,
+  type SplitMeta,
+} from './data/prepared';
 export {
   DATASETS,
   DEFAULT_DATASET,
