@@ -4,11 +4,15 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
 import { doctorCommand } from '../lib/cli/doctor';
+import { evalCommand } from '../lib/cli/eval';
 import { prepareCommand } from '../lib/cli/prepare';
+import { sampleCommand } from '../lib/cli/sample';
 
 void yargs(hideBin(process.argv))
   .scriptName('autoresearch')
   .command(prepareCommand)
+  .command(evalCommand)
+  .command(sampleCommand)
   .command(doctorCommand)
   .demandCommand(1, 'Name a command (see --help).')
   .recommendCommands()

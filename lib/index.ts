@@ -55,6 +55,31 @@ export {
   type RecommendOverrides,
 } from './recommend';
 export {
+  EVAL_BATCH_TOKENS,
+  checkModelAgainstData,
+  checkVocabulary,
+  defaultEvalBatchSize,
+  evalSteps,
+  evaluateCheckpoint,
+  evaluateValBpb,
+  preparedTokenizer,
+  type EvaluateOptions,
+  type EvaluateResult,
+  type ValBpbOptions,
+  type ValBpbResult,
+} from './evaluate';
+export {
+  SAMPLE_DEFAULTS,
+  generate,
+  pickToken,
+  sampleCheckpoint,
+  seededRandom,
+  type GenerateOptions,
+  type GenerateResult,
+  type SampleOptions,
+  type SamplingOptions,
+} from './sample';
+export {
   checkConstants,
   datasetPaths,
   listPreparedDatasets,
