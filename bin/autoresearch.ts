@@ -10,6 +10,8 @@ import { plotCommand } from '../lib/cli/plot';
 import { prepareCommand } from '../lib/cli/prepare';
 import { resultsCommand } from '../lib/cli/results';
 import { runCommand } from '../lib/cli/run';
+import { evalCommand } from '../lib/cli/eval';
+import { sampleCommand } from '../lib/cli/sample';
 
 void yargs(hideBin(process.argv))
   .scriptName('autoresearch')
@@ -17,6 +19,8 @@ void yargs(hideBin(process.argv))
   .command(prepareCommand)
   .command(runCommand)
   .command(loopCommand)
+  .command(evalCommand)
+  .command(sampleCommand)
   .command(doctorCommand)
   .command(resultsCommand)
   .command(plotCommand)

@@ -1,9 +1,36 @@
-// The set-up check: what the addon was built against, what it finds at run time, and how
-// fast this machine multiplies matrices; each problem comes with its fix.
+// The set-up check: what the addon was built against, what it finds at run time, how fast
+// this machine multiplies matrices, which data is prepared, and the sizes worth training here
+// (lib/recommend.ts); each problem comes with its fix.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
+import { datasetPaths, readPreparedMeta, resolveCacheDir } from './data/prepared';
 import { AddonLoadError } from './errors';
+import { recommendConfig, type Recommendation } from './recommend';
 import { measureMatmulFlops, runtimeInfo, type RuntimeInfo } from './runtime';
+import { TOKENIZER_FILES } from './tokenizer';
+
+/** One prepared dataset in the cache directory. */
+export interface PreparedDatasetReport {
+  dataset: string;
+  /** MAX_SEQ_LEN fixed at prepare time. */
+  maxSeqLen: number;
+  /** EVAL_TOKENS fixed at prepare time. */
+  evalTokens: number;
+  vocabSize: number;
+  trainTokens: number;
+  valTokens: number;
+  /** tokenizer.tiktoken, tokenizer.json and token_bytes.bin are all there. */
+  tokenizer: boolean;
+  createdAt: string;
+}
+
+export interface DoctorOptions {
+  /** Where prepared data lives; default: AUTORESEARCH_CACHE_DIR or ~/.cache/autoresearch. */
+  cacheDir?: string;
+}
 
 export interface DoctorReport {
   ok: boolean;
@@ -14,11 +41,88 @@ export interface DoctorReport {
   addon: RuntimeInfo | null;
   /** Measured fp32 matmul throughput of the default device, GFLOP/s (1024^3 products). */
   matmulGflops: number | null;
+  /** Memory of the first GPU (nvidia-smi), GiB; null without a GPU or nvidia-smi. */
+  gpuMemoryGiB: number | null;
+  /** The cache directory looked in. */
+  cacheDir: string;
+  /** Prepared datasets there, most recently prepared first. */
+  prepared: PreparedDatasetReport[];
+  /** Sizes worth training on this machine (recommendConfig). */
+  recommendations: Recommendation;
   problems: { problem: string; fix: string }[];
 }
 
-export async function doctor(): Promise<DoctorReport> {
-  const report: DoctorReport = {
+/** Memory of the first GPU in GiB from nvidia-smi, or null. */
+function gpuMemoryGiB(): number | null {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=memory.total', '--format=csv,noheader,nounits'], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const mib = Number(out.trim().split('\n')[0]);
+    return Number.isFinite(mib) && mib > 0 ? Math.round((mib / 1024) * 10) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The prepared datasets of a cache directory, and what is wrong with the others. */
+async function scanPrepared(cacheDir: string, problems: DoctorReport['problems']): Promise<PreparedDatasetReport[]> {
+  const tokensDir = path.join(cacheDir, 'tokens');
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(tokensDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  } catch {
+    // nothing prepared yet
+  }
+  const prepared: PreparedDatasetReport[] = [];
+  for (const dataset of names) {
+    const fix = `autoresearch prepare --dataset ${dataset}${cacheDir === resolveCacheDir() ? '' : ` --cache-dir ${cacheDir}`}`;
+    let meta;
+    try {
+      meta = await readPreparedMeta(dataset, cacheDir);
+    } catch (err) {
+      const why = err instanceof SyntaxError ? 'meta.json is corrupt' : (err as Error).message.split(':')[0]!;
+      problems.push({ problem: `'${dataset}' in ${tokensDir} is not usable (${why})`, fix });
+      continue;
+    }
+    const paths = datasetPaths(dataset, cacheDir);
+    const tokenizer = Object.values(TOKENIZER_FILES).every((f) => fs.existsSync(path.join(paths.tokenizer, f)));
+    if (!tokenizer) problems.push({ problem: `the '${dataset}' tokenizer is missing from ${paths.tokenizer}`, fix });
+    const width = meta.dtype === 'uint16' ? 2 : 4;
+    for (const split of [meta.train, meta.val]) {
+      const file = path.join(paths.tokens, split.file);
+      const size = fs.existsSync(file) ? fs.statSync(file).size : -1;
+      if (size !== split.tokens * width) {
+        problems.push({
+          problem: size < 0 ? `${file} is missing` : `${file} holds ${size / width} tokens, meta.json records ${split.tokens}`,
+          fix,
+        });
+      }
+    }
+    prepared.push({
+      dataset,
+      maxSeqLen: meta.maxSeqLen,
+      evalTokens: meta.evalTokens,
+      vocabSize: meta.vocabSize,
+      trainTokens: meta.train.tokens,
+      valTokens: meta.val.tokens,
+      tokenizer,
+      createdAt: meta.createdAt,
+    });
+  }
+  if (prepared.length === 0 && problems.every((p) => !p.problem.includes(tokensDir))) {
+    problems.push({
+      problem: `no prepared data in ${cacheDir}`,
+      fix: 'autoresearch prepare (offline: autoresearch prepare --dataset sotu, about two seconds)',
+    });
+  }
+  return prepared.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+  const report: Omit<DoctorReport, 'recommendations'> = {
     ok: true,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
@@ -26,6 +130,9 @@ export async function doctor(): Promise<DoctorReport> {
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     addon: null,
     matmulGflops: null,
+    gpuMemoryGiB: null,
+    cacheDir: resolveCacheDir(options.cacheDir),
+    prepared: [],
     problems: [],
   };
   try {
@@ -47,8 +154,10 @@ export async function doctor(): Promise<DoctorReport> {
       fix: 'unset AUTORESEARCH_THREADS (or set it to the number of cores)',
     });
   }
+  if (report.addon?.cudaAvailable) report.gpuMemoryGiB = gpuMemoryGiB();
+  report.prepared = await scanPrepared(report.cacheDir, report.problems);
   report.ok = report.problems.length === 0;
-  return report;
+  return { ...report, recommendations: recommendConfig(report) };
 }
 
 export function formatDoctor(r: DoctorReport): string {
@@ -65,7 +174,40 @@ export function formatDoctor(r: DoctorReport): string {
     lines.push(`CUDA        ${r.addon.cudaAvailable ? r.addon.cudaDevices.join(', ') : 'no GPU visible'}`);
   }
   if (r.matmulGflops !== null) lines.push(`matmul      ${r.matmulGflops} GFLOP/s (fp32, 1024^3)`);
+  if (r.gpuMemoryGiB !== null) lines.push(`GPU memory  ${r.gpuMemoryGiB} GiB`);
+  lines.push(`cache       ${r.cacheDir}`);
+  if (r.prepared.length > 0) {
+    lines.push('', 'prepared data (most recent first):');
+    const rows = [
+      ['dataset', 'MAX_SEQ_LEN', 'EVAL_TOKENS', 'vocab', 'train tokens', 'val tokens', 'tokenizer'],
+      ...r.prepared.map((p) => [p.dataset, p.maxSeqLen, p.evalTokens, p.vocabSize, p.trainTokens, p.valTokens, p.tokenizer ? 'yes' : 'MISSING'].map(String)),
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+    for (const row of rows) lines.push('  ' + row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  }
+  lines.push('', formatRecommendation(r.recommendations));
   for (const p of r.problems) lines.push(`\nproblem: ${p.problem}\n    fix: ${p.fix}`);
   lines.push(r.ok ? '\nall good' : '');
+  return lines.join('\n');
+}
+
+/** The recommendation as the lines `autoresearch doctor` prints. */
+export function formatRecommendation(rec: Recommendation): string {
+  const c = rec.config;
+  const lines = [
+    `recommended for this machine (${rec.device}):`,
+    `  prepare      --seq-len ${rec.MAX_SEQ_LEN} --eval-tokens ${rec.EVAL_TOKENS} --vocab-size ${rec.VOCAB_SIZE}`,
+    `  model        DEPTH ${c.DEPTH}, ASPECT_RATIO ${c.ASPECT_RATIO}, HEAD_DIM ${c.HEAD_DIM} -> model_dim ${rec.modelDim}, WINDOW_PATTERN "${c.WINDOW_PATTERN}"`,
+    `  batch        DEVICE_BATCH_SIZE ${c.DEVICE_BATCH_SIZE}, TOTAL_BATCH_SIZE ${c.TOTAL_BATCH_SIZE} (2^${Math.log2(c.TOTAL_BATCH_SIZE).toFixed(0)})`,
+  ];
+  const e = rec.estimate;
+  if (e) {
+    lines.push(
+      `  expected     ${(e.params / 1e6).toFixed(2)}M params, ${(e.flopsPerToken / 1e6).toFixed(1)} MFLOP/token, ~${e.tokensPerSecond} tokens/s, ` +
+        `~${e.steps} steps in 300 s, eval ~${e.evalSeconds} s`,
+    );
+  }
+  lines.push(`  rule         ${rec.rule}`);
+  for (const note of rec.notes) lines.push(`  note         ${note}`);
   return lines.join('\n');
 }

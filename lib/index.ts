@@ -33,7 +33,63 @@ export {
   type TrainingStats,
 } from './tokenizer';
 export { AddonLoadError, CheckpointError, ConfigError, DisposedError, TokenizerError } from './errors';
-export { doctor, formatDoctor, type DoctorReport } from './doctor';
+export {
+  doctor,
+  formatDoctor,
+  formatRecommendation,
+  type DoctorOptions,
+  type DoctorReport,
+  type PreparedDatasetReport,
+} from './doctor';
+export {
+  CPU_LOGIT_COST,
+  CPU_TRAINING_EFFICIENCY,
+  MIN_TOTAL_BATCH,
+  TARGET_STEPS,
+  estimateFlopsPerToken,
+  estimateParams,
+  recommendConfig,
+  type Recommendation,
+  type RecommendedKnobs,
+  type RecommendInput,
+  type RecommendOverrides,
+} from './recommend';
+export {
+  EVAL_BATCH_TOKENS,
+  checkModelAgainstData,
+  checkVocabulary,
+  defaultEvalBatchSize,
+  evalSteps,
+  evaluateCheckpoint,
+  evaluateValBpb,
+  preparedTokenizer,
+  type EvaluateOptions,
+  type EvaluateResult,
+  type ValBpbOptions,
+  type ValBpbResult,
+} from './evaluate';
+export {
+  SAMPLE_DEFAULTS,
+  generate,
+  pickToken,
+  sampleCheckpoint,
+  seededRandom,
+  type GenerateOptions,
+  type GenerateResult,
+  type SampleOptions,
+  type SamplingOptions,
+} from './sample';
+export {
+  checkConstants,
+  datasetPaths,
+  listPreparedDatasets,
+  readPreparedMeta,
+  resolveCacheDir,
+  resolvePreparedMeta,
+  type DatasetPaths,
+  type PreparedMeta,
+  type SplitMeta,
+} from './data/prepared';
 export {
   DATASETS,
   DEFAULT_DATASET,
@@ -65,7 +121,7 @@ export { SUMMARY_KEYS, type ExperimentResult, type ExperimentStatus, type Experi
 export { formatSummary, parseSummary } from './runner/summary';
 export { validateExperimentConfig } from './runner/validate-config';
 export { prepare, formatPrepareSummary, type PrepareOptions, type PrepareResult } from './data/prepare';
-export { checkConstants, datasetPaths, findPreparedDataset, readPreparedMeta, resolveCacheDir, type PreparedMeta } from './data/prepared';
+export { findPreparedDataset } from './data/prepared';
 export { AgentError, type AgentErrorKind } from './errors';
 export {
   BuiltinAgent,

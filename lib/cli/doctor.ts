@@ -3,12 +3,15 @@ import type { CommandModule } from 'yargs';
 
 import { doctor, formatDoctor } from '../doctor';
 
-export const doctorCommand: CommandModule<object, { json: boolean }> = {
+export const doctorCommand: CommandModule<object, { json: boolean; 'cache-dir'?: string }> = {
   command: 'doctor',
-  describe: 'Check the set-up: addon, libtorch, BLAS, threads, GPU',
-  builder: (y) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+  describe: 'Check the set-up (addon, libtorch, BLAS, threads, GPU, prepared data) and recommend sizes for this machine',
+  builder: (y) =>
+    y
+      .option('cache-dir', { type: 'string', describe: 'where prepared data lives (default: AUTORESEARCH_CACHE_DIR or ~/.cache/autoresearch)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
   handler: async (argv) => {
-    const report = await doctor();
+    const report = await doctor({ cacheDir: argv['cache-dir'] });
     process.stdout.write((argv.json ? JSON.stringify(report, null, 2) : formatDoctor(report)) + '\n');
     if (!report.ok) process.exitCode = 1;
   },

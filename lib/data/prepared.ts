@@ -107,28 +107,46 @@ export async function writePreparedMeta(paths: DatasetPaths, meta: PreparedMeta)
 }
 
 /**
- * The dataset to use when none is named: the only one prepared in the cache, or the most
- * recently prepared one. Throws with the command to run when nothing is prepared.
+ * Every dataset prepared in the cache directory (a readable meta.json of this version under
+ * tokens/<dataset>/), most recently prepared first. Unreadable ones are left out: `doctor`
+ * reports them.
  */
-export async function findPreparedDataset(cacheDir?: string): Promise<string> {
-  const root = path.join(resolveCacheDir(cacheDir), 'tokens');
-  let names: string[] = [];
+export async function listPreparedDatasets(cacheDir?: string): Promise<PreparedMeta[]> {
+  const tokensDir = path.join(resolveCacheDir(cacheDir), 'tokens');
+  let names: string[];
   try {
-    names = await fs.readdir(root);
+    names = (await fs.readdir(tokensDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
   } catch {
-    // no tokens directory: nothing prepared
+    return [];
   }
-  let best: { name: string; createdAt: string } | null = null;
-  for (const name of names) {
+  const metas: PreparedMeta[] = [];
+  for (const name of names.sort()) {
     try {
-      const meta = JSON.parse(await fs.readFile(path.join(root, name, 'meta.json'), 'utf8')) as PreparedMeta;
-      if (!best || meta.createdAt > best.createdAt) best = { name, createdAt: meta.createdAt };
+      metas.push(await readPreparedMeta(name, cacheDir));
     } catch {
-      // not a prepared dataset
+      // not prepared, half-prepared or from another version
     }
   }
-  if (!best) {
-    throw new ConfigError(`no prepared data in ${resolveCacheDir(cacheDir)}: run \`autoresearch prepare\` first (offline: --dataset sotu)`);
+  return metas.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+/**
+ * The prepared data a command works on: the named dataset, else the only (or most recently)
+ * prepared one in the cache. Throws a ConfigError saying what to do when there is none.
+ */
+export async function resolvePreparedMeta(dataset: string | undefined, cacheDir?: string): Promise<PreparedMeta> {
+  if (dataset !== undefined && dataset !== '') return readPreparedMeta(dataset, cacheDir);
+  const [latest] = await listPreparedDatasets(cacheDir);
+  if (!latest) {
+    throw new ConfigError(
+      `no prepared data in ${resolveCacheDir(cacheDir)}: run \`autoresearch prepare\` first ` +
+        '(or pass --dataset, and --cache-dir if the data was prepared elsewhere)',
+    );
   }
-  return best.name;
+  return latest;
+}
+
+/** The name of the dataset a command works on when none is named (see resolvePreparedMeta). */
+export async function findPreparedDataset(cacheDir?: string): Promise<string> {
+  return (await resolvePreparedMeta(undefined, cacheDir)).dataset;
 }

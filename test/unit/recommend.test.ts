@@ -1,0 +1,97 @@
+// recommendConfig: the sizes `doctor` recommends, from synthetic machine reports.
+import {
+  CPU_LOGIT_COST,
+  CPU_TRAINING_EFFICIENCY,
+  MIN_TOTAL_BATCH,
+  TARGET_STEPS,
+  estimateFlopsPerToken,
+  modelConfigFromDepth,
+  recommendConfig,
+  type RecommendInput,
+} from '../../lib';
+
+const cpu = (matmulGflops: number | null, extra: Partial<RecommendInput> = {}): RecommendInput => ({
+  addon: { cudaAvailable: false },
+  matmulGflops,
+  memoryGiB: 16,
+  gpuMemoryGiB: null,
+  ...extra,
+});
+const gpu = (gpuMemoryGiB: number | null): RecommendInput => ({ addon: { cudaAvailable: true }, matmulGflops: 20000, memoryGiB: 64, gpuMemoryGiB });
+
+/** Training tokens in 300 s by the rule, computed here from its stated parts. */
+function budgetTokens(gflops: number, depth: number, vocabSize: number, sequenceLen: number): number {
+  const model = modelConfigFromDepth({ depth, aspectRatio: 64, headDim: 64, vocabSize, sequenceLen, windowPattern: 'L' });
+  return (300 * gflops * 1e9 * CPU_TRAINING_EFFICIENCY) / (estimateFlopsPerToken(model) + CPU_LOGIT_COST * vocabSize);
+}
+
+describe('recommendConfig', () => {
+  test('the development CPU (~230 GFLOP/s): MAX_SEQ_LEN 256, vocab 4096, DEPTH 2, 2^13 tokens a step', () => {
+    const rec = recommendConfig(cpu(230));
+    expect(rec).toMatchObject({ device: 'cpu', MAX_SEQ_LEN: 256, VOCAB_SIZE: 4096, EVAL_TOKENS: 2 ** 20, modelDim: 128 });
+    expect(rec.config).toEqual({ DEPTH: 2, ASPECT_RATIO: 64, HEAD_DIM: 64, WINDOW_PATTERN: 'L', DEVICE_BATCH_SIZE: 32, TOTAL_BATCH_SIZE: 2 ** 13 });
+    expect(rec.estimate!.steps).toBeGreaterThanOrEqual(TARGET_STEPS);
+    expect(rec.estimate!.evalSeconds).toBeLessThanOrEqual(90);
+    // With the 512 vocabulary of the built-in corpus prepared, one layer more.
+    const sotu = recommendConfig(cpu(230, { prepared: [{ dataset: 'sotu', vocabSize: 512, maxSeqLen: 256 }] }));
+    expect(sotu).toMatchObject({ VOCAB_SIZE: 512, modelDim: 192, config: { DEPTH: 3, TOTAL_BATCH_SIZE: 2 ** 13 } });
+  });
+
+  test('the rule by hand: the chosen depth makes its steps, one deeper does not', () => {
+    for (const gflops of [60, 120, 230, 500, 2000, 20000]) {
+      for (const vocabSize of [512, 4096, 8192]) {
+        const rec = recommendConfig(cpu(gflops), { vocabSize });
+        const { DEPTH, TOTAL_BATCH_SIZE, DEVICE_BATCH_SIZE } = rec.config;
+        const fits = budgetTokens(gflops, DEPTH, vocabSize, rec.MAX_SEQ_LEN) / TOTAL_BATCH_SIZE >= TARGET_STEPS;
+        if (fits) {
+          expect(TOTAL_BATCH_SIZE).toBeGreaterThanOrEqual(MIN_TOTAL_BATCH);
+          if (DEPTH < 8) expect(budgetTokens(gflops, DEPTH + 1, vocabSize, rec.MAX_SEQ_LEN) / MIN_TOTAL_BATCH).toBeLessThan(TARGET_STEPS);
+        } else {
+          // Too slow for the rule: the smallest model worth running, and a note saying so.
+          expect(DEPTH).toBe(2);
+          expect(rec.notes.join('\n')).toMatch(/fewer than 300 steps/);
+        }
+        expect(TOTAL_BATCH_SIZE % (DEVICE_BATCH_SIZE * rec.MAX_SEQ_LEN)).toBe(0);
+        expect(rec.EVAL_TOKENS % (DEVICE_BATCH_SIZE * rec.MAX_SEQ_LEN)).toBe(0);
+        expect(rec.estimate!.evalSeconds).toBeLessThanOrEqual(90);
+      }
+    }
+  });
+
+  test('faster machines get deeper models; prepared data fixes the vocabulary, MAX_SEQ_LEN on request', () => {
+    const depths = [50, 230, 1000, 5000, 50000].map((g) => recommendConfig(cpu(g), { vocabSize: 8192 }).config.DEPTH);
+    expect([...depths].sort((a, b) => a - b)).toEqual(depths);
+    expect(depths[4]).toBeGreaterThan(depths[0]!);
+
+    const prepared = [{ dataset: 'big', vocabSize: 8192, maxSeqLen: 512, evalTokens: 65536 }];
+    const rec = recommendConfig(cpu(230, { prepared }));
+    expect(rec.VOCAB_SIZE).toBe(8192);
+    const notes = rec.notes.join('\n');
+    expect(notes).toMatch(/fixes MAX_SEQ_LEN 512: prepare again with --seq-len 256/);
+    expect(notes).toMatch(/fewer than 300 steps .* with --vocab-size 4096 it would not/);
+    expect(recommendConfig(cpu(230, { prepared }), { maxSeqLen: 512 }).MAX_SEQ_LEN).toBe(512);
+  });
+
+  test('without a measurement, still usable sizes and a note', () => {
+    const rec = recommendConfig(cpu(null));
+    expect(rec.config.DEPTH).toBe(2);
+    expect(rec.estimate).toBeNull();
+    expect(rec.config.TOTAL_BATCH_SIZE % (rec.config.DEVICE_BATCH_SIZE * rec.MAX_SEQ_LEN)).toBe(0);
+    expect(rec.notes.join('\n')).toMatch(/no matmul measurement/);
+  });
+
+  test('GPUs: the reference defaults at 80 GiB, scaled down with memory (SPEC §8)', () => {
+    const h100 = recommendConfig(gpu(80));
+    expect(h100).toMatchObject({ device: 'cuda', MAX_SEQ_LEN: 2048, EVAL_TOKENS: 40 * 524288, VOCAB_SIZE: 8192, modelDim: 512 });
+    expect(h100.config).toEqual({ DEPTH: 8, ASPECT_RATIO: 64, HEAD_DIM: 128, WINDOW_PATTERN: 'SSSL', DEVICE_BATCH_SIZE: 128, TOTAL_BATCH_SIZE: 2 ** 19 });
+    expect(recommendConfig(gpu(24)).MAX_SEQ_LEN).toBe(512);
+    const small = recommendConfig(gpu(6));
+    expect(small.MAX_SEQ_LEN).toBe(256);
+    expect(small.EVAL_TOKENS).toBeLessThan(h100.EVAL_TOKENS);
+    for (const memory of [6, 12, 24, 40, 80, null]) {
+      const rec = recommendConfig(gpu(memory));
+      expect(rec.config.DEVICE_BATCH_SIZE).toBeLessThanOrEqual(128);
+      expect(rec.config.TOTAL_BATCH_SIZE % (rec.config.DEVICE_BATCH_SIZE * rec.MAX_SEQ_LEN)).toBe(0);
+    }
+  });
+});
