@@ -41,3 +41,19 @@ test("a model's val_bpb equals the hand computation from its per-token losses", 
   expect(result.bpb).toBeCloseTo(nats / (Math.LN2 * bytes), 5);
   expect(result.bpb).toBeGreaterThan(0);
 });
+
+test('per-token losses (computed in chunks of rows) equal cross entropy of the full logits', async () => {
+  using model = GPT.create(tinyConfig(), { device: 'cpu', seed: 5 });
+  const V = 256;
+  const batch = randomBatch(3, 32, V, 9); // 96 rows: several chunks and a partial one
+  batch.targets[7] = -1;
+  const logits = await model.logits(batch.inputs, 3, 32);
+  const losses = await model.perTokenLoss(batch);
+  for (let i = 0; i < 96; i++) {
+    const row = logits.subarray(i * V, (i + 1) * V);
+    const max = Math.max(...row);
+    const lse = max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+    const t = batch.targets[i]!;
+    expect(losses[i]).toBeCloseTo(t < 0 ? 0 : lse - row[t]!, 4);
+  }
+});
