@@ -23,6 +23,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
   handler: async (argv) => {
     const { rows } = await loadResults(argv.dir);
     const out = argv.out ?? path.join(argv.dir, PROGRESS_SVG);
+    await fs.promises.mkdir(path.dirname(out), { recursive: true });
     await fs.promises.writeFile(out, renderProgressSvg(rows), 'utf8');
     process.stdout.write(`${out}: ${rows.length} experiment${rows.length === 1 ? '' : 's'}\n`);
   },
