@@ -10,6 +10,7 @@ import { prepare } from '../../lib/data/prepare';
 import { datasetPaths, type PreparedMeta } from '../../lib/data/prepared';
 import type { DoctorReport } from '../../lib/doctor';
 import type { EvaluateResult } from '../../lib/evaluate';
+import { tinyConfig } from '../helpers';
 import { packageRoot } from '../../lib/native/load';
 
 const root = packageRoot();
@@ -31,21 +32,7 @@ function cli(args: string[], cacheDir = cache) {
 }
 
 function tiny(overrides: Partial<ModelConfig>): ModelConfig {
-  return {
-    vocabSize: meta.vocabSize,
-    sequenceLen: meta.maxSeqLen,
-    nLayer: 2,
-    nHead: 2,
-    nKvHead: 2,
-    nEmbd: 64,
-    windowPattern: 'SL',
-    mlpActivation: 'relu2',
-    mlpRatio: 4,
-    valueEmbeds: true,
-    softcap: 15,
-    rotaryBase: 10000,
-    ...overrides,
-  };
+  return tinyConfig({ vocabSize: meta.vocabSize, sequenceLen: meta.maxSeqLen, ...overrides });
 }
 
 /** A model trained a few steps on packed batches of the prepared training split. */
