@@ -209,3 +209,47 @@ test('the OpenAI-compatible agent against a local server', async () => {
   expect(requests).toHaveLength(1);
   expect((requests[0] as { model: string }).model).toBe('test-model');
 }, 120_000);
+
+test('--noise-runs measures the seed spread once and --confirm re-runs a winner', async () => {
+  const dir = makeRepo('noise');
+  // The baseline starves the model of learning rate; the agent's one change restores it: a win
+  // far beyond seed noise at any budget.
+  const config = path.join(dir, 'train', 'config.ts');
+  const good = fs.readFileSync(config, 'utf8');
+  fs.writeFileSync(config, good.replace('const MATRIX_LR = 0.04;', 'const MATRIX_LR = 0.0004;').replace('const EMBEDDING_LR = 0.6;', 'const EMBEDDING_LR = 0.006;'));
+  git(dir, 'commit', '-qam', 'starved learning rates');
+  const script = path.join(work, 'restore-agent.js');
+  fs.writeFileSync(script, `require('fs').writeFileSync('train/config.ts', ${JSON.stringify(good)}); console.log('restore the learning rates');\n`);
+  const lines: string[] = [];
+  const outcome = await researchLoop({ ...loopOptions(dir), log: (l) => lines.push(l), max: 1, noiseRuns: 3, confirm: true, agent: `node ${script}` });
+  const text = lines.join('\n');
+  expect(text.match(/^noise: baseline again/gm)).toHaveLength(2);
+  expect(text).toMatch(/noise: val_bpb \d\.\d{6}, \d\.\d{6}, \d\.\d{6}: std \d\.\d{6}; improvements must exceed/);
+  expect(outcome.threshold).toBeGreaterThan(0);
+  const state = JSON.parse(fs.readFileSync(path.join(dir, '.autoresearch', 'run.json'), 'utf8'));
+  expect(state.noise).toBeCloseTo(outcome.threshold, 10);
+  expect(text).toMatch(/experiment 1: \d\.\d{6} beats \d\.\d{6}; confirming with another seed/);
+  const rows = await readResults(dir);
+  expect(rows.map((r) => r.experiment)).toEqual([0, 1]); // noise and confirmation runs are not experiments
+  expect(rows[1]).toMatchObject({ status: 'keep' });
+  expect(rows[1]!.description).toMatch(/^restore the learning rates \(confirmed: \d\.\d{6}\)$/);
+}, 240_000);
+
+test('Ctrl-C stops after cleaning up: no row for the interrupted run, branch at the best kept commit, lock released', async () => {
+  const dir = makeRepo('interrupted');
+  const child = startCliLoop(dir, '--max', '5', '--time-budget', '3');
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  await waitFor(() => /experiment 1: /.test(err), 120_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.once('close', r));
+  expect(code).toBe(0);
+  const rows = await readResults(dir);
+  expect(rows.map((r) => r.experiment)).toEqual([0]);
+  expect(git(dir, 'rev-parse', 'HEAD')).toBe(rows[0]!.commit);
+  expect(git(dir, 'status', '--porcelain')).toBe('');
+  expect(git(dir, 'show-ref')).toMatch(/refs\/autoresearch\/test\/1/); // the interrupted commit stays reachable
+  expect(fs.existsSync(path.join(dir, '.autoresearch', 'loop.lock'))).toBe(false);
+  execFileSync('git', ['fsck', '--full', '--strict'], { cwd: dir });
+}, 180_000);
