@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { MissingDataError } from '../errors';
 import { getDataset, type Dataset, type ParquetDataset, type Split } from './datasets';
 import { readTextColumn } from './parquet';
-import { sotuSplit } from './sotu';
+import { sotuPassages } from './sotu';
 
 /** Options of `documents` and `localShards`. */
 export interface DocumentsOptions {
@@ -64,7 +64,7 @@ export async function* documents(
   const ds = typeof dataset === 'string' ? getDataset(dataset) : dataset;
   if (ds.kind === 'builtin') {
     // sotu is the only built-in corpus so far.
-    for (const doc of sotuSplit(split)) yield doc.text;
+    for (const text of sotuPassages(split)) yield text;
     return;
   }
   if (options.dir === undefined) {

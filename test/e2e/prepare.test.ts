@@ -55,7 +55,9 @@ describe('prepare --dataset sotu', () => {
     }
     const train = fs.statSync(path.join(paths.tokens, 'train.bin')).size;
     expect(train).toBe(meta.train.tokens * 2);
-    expect(meta.train.documents + meta.val.documents).toBe(233);
+    // Passages of the 233 addresses (see lib/data/sotu.ts): ~11k training, ~1.2k validation.
+    expect(meta.train.documents).toBeGreaterThan(10_000);
+    expect(meta.val.documents).toBeGreaterThan(1_000);
     expect(meta.val.tokens).toBeGreaterThan(meta.evalTokens);
     expect(fs.readdirSync(paths.tokens).some((f) => f.endsWith('.tmp'))).toBe(false);
   });

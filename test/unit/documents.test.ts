@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { getDataset, type ParquetDataset } from '../../lib/data/datasets';
 import { documents, localShards } from '../../lib/data/documents';
-import { sotuSplit } from '../../lib/data/sotu';
+import { passages, sotuSplit } from '../../lib/data/sotu';
 import { MissingDataError } from '../../lib/errors';
 import { parquetBytes, sampleDocs, tempDir } from '../data-fixtures';
 
@@ -51,9 +51,33 @@ test('missing shards: a MissingDataError telling which command to run', async ()
 test('sotu gives its pinned split without any directory', async () => {
   const val = await collect(documents('sotu', 'val'));
   const train = await collect(documents('sotu', 'train', { dir }));
-  expect(val).toEqual(sotuSplit('val').map((d) => d.text));
-  expect(val).toHaveLength(23);
-  expect(train).toHaveLength(210);
+  // Documents are passages of the pinned addresses (23 validation, 210 training).
+  expect(val).toEqual(sotuSplit('val').flatMap((d) => passages(d.text)));
+  expect(sotuSplit('val')).toHaveLength(23);
+  expect(sotuSplit('train')).toHaveLength(210);
+  expect(train.length).toBeGreaterThan(10 * val.length / 2);
   const valSet = new Set(val);
   expect(train.filter((t) => valSet.has(t))).toEqual([]);
+});
+
+describe('sotu passages', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { passages, sotuPassages, sotuSplit, SOTU_PASSAGE_CHARS } = require('../../lib/data/sotu') as typeof import('../../lib/data/sotu');
+
+  test('cut at sentence ends, never longer than the limit, and give the text back', () => {
+    const text = 'First sentence here. Second one! A third? ' + 'word '.repeat(300) + 'End.';
+    const parts = passages(text, 60);
+    expect(parts.every((p) => p.length <= 60)).toBe(true);
+    expect(parts[0]).toBe('First sentence here. Second one! A third?');
+    expect(parts.join(' ').replace(/\s+/g, ' ')).toBe(text.trim().replace(/\s+/g, ' '));
+  });
+
+  test('every address of a split is kept whole, in passages, train and val disjoint', () => {
+    for (const split of ['train', 'val'] as const) {
+      const joined = sotuPassages(split).join(' ').replace(/\s+/g, ' ');
+      const expected = sotuSplit(split).map((d) => d.text.trim()).join(' ').replace(/\s+/g, ' ');
+      expect(joined).toBe(expected);
+      expect(sotuPassages(split).every((p) => p.length <= SOTU_PASSAGE_CHARS)).toBe(true);
+    }
+  });
 });
