@@ -244,7 +244,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
     };
 
     let stoppedBecause: LoopOutcome['stoppedBecause'] = 'max';
-    for (let iteration = 0; ; iteration++) {
+    for (;;) {
       if (o.signal?.aborted) {
         stoppedBecause = 'aborted';
         break;

@@ -86,10 +86,9 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
       muonWeightDecay: config.weightDecay(progress),
     };
     const start = performance.now();
-    let loss = 0;
     const batches: TokenBatch[] = [];
     for (let micro = 0; micro < accumSteps; micro++) batches.push(train.next());
-    loss = model.trainStep(batches, optimizer, settings);
+    const loss = model.trainStep(batches, optimizer, settings);
     model.synchronize();
     const dt = (performance.now() - start) / 1000;
     if (!Number.isFinite(loss) || loss > 100) {
