@@ -80,6 +80,8 @@ class GPT : public torch::nn::Module {
   torch::Tensor attention(const Attention& attn, const torch::Tensor& x, const torch::Tensor& ve, int64_t layer);
   torch::Tensor mlp(const MLP& m, const torch::Tensor& x);
   torch::Tensor hidden(const torch::Tensor& idx);  // final normed hidden states (B, T, C)
+  // Per-token loss without grad, chunked over rows (the evaluation path of loss()).
+  torch::Tensor eval_loss(const torch::Tensor& hidden, const torch::Tensor& targets);
   torch::Tensor logits_from_hidden(const torch::Tensor& x);
 
   GPTConfig cfg_;
