@@ -86,13 +86,23 @@ function checkRequest(dataset: Dataset, seqLen: number, evalTokens: number, voca
   }
 }
 
+async function preparedVersion(paths: DatasetPaths): Promise<number | undefined> {
+  try {
+    return (JSON.parse(await fsp.readFile(paths.meta, 'utf8')) as { version?: number }).version;
+  } catch {
+    return undefined;
+  }
+}
+
 async function obtainTokenizer(
   dataset: Dataset,
   paths: DatasetPaths,
   vocabSize: number,
   log: (line: string) => void,
 ): Promise<{ tokenizer: Tokenizer; reused: boolean }> {
-  if (fs.existsSync(path.join(paths.tokenizer, 'tokenizer.json'))) {
+  // Reused only beside prepared data of this version: an older layout may have trained it
+  // on other documents.
+  if (fs.existsSync(path.join(paths.tokenizer, 'tokenizer.json')) && (await preparedVersion(paths)) === META_VERSION) {
     try {
       const existing = await Tokenizer.load(paths.tokenizer);
       if (existing.vocabSize === vocabSize) {

@@ -12,7 +12,11 @@ import path from 'node:path';
 import { env } from '../env';
 import { ConfigError } from '../errors';
 
-export const META_VERSION = 1;
+/**
+ * Layout version of prepared data; older data is refused with "prepare again".
+ * 2: the built-in corpus's documents became passages of whole sentences (were whole addresses).
+ */
+export const META_VERSION = 2;
 
 export interface SplitMeta {
   /** File name inside the tokens directory. */

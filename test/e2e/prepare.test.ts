@@ -80,6 +80,18 @@ describe('prepare --dataset sotu', () => {
     expect({ ...again, createdAt: '' }).toEqual({ ...meta, createdAt: '' });
   }, 600_000);
 
+  test('data of an older layout is refused with the fix, and preparing again retrains the tokenizer', async () => {
+    const paths = datasetPaths('sotu');
+    const current = fs.readFileSync(paths.meta, 'utf8');
+    fs.writeFileSync(paths.meta, JSON.stringify({ ...JSON.parse(current), version: 1 }));
+    await expect(readPreparedMeta('sotu')).rejects.toThrow(/from another version: run `autoresearch prepare --dataset sotu` again/);
+    const run = cli('prepare', '--dataset', 'sotu', '--vocab-size', '512', '--json');
+    expect(run.status).toBe(0);
+    expect(run.stderr).not.toMatch(/reusing/);
+    expect(run.stderr).toMatch(/training byte-level BPE/);
+    expect((await readPreparedMeta('sotu')).version).toBe(JSON.parse(current).version);
+  }, 600_000);
+
   test('requests that cannot be met are refused with numbers that work, leaving the data as it was', () => {
     const before = fs.readFileSync(datasetPaths('sotu').meta, 'utf8');
     const small = cli('prepare', '--dataset', 'sotu', '--vocab-size', '100');
