@@ -134,6 +134,22 @@ export async function listPreparedDatasets(cacheDir?: string): Promise<PreparedM
   return metas.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
+/** Datasets whose meta.json is of another layout version (prepared by an older release). */
+async function listStaleDatasets(cacheDir?: string): Promise<string[]> {
+  const tokensDir = path.join(resolveCacheDir(cacheDir), 'tokens');
+  const names = await fs.readdir(tokensDir).catch(() => [] as string[]);
+  const stale: string[] = [];
+  for (const name of names.sort()) {
+    const paths = datasetPaths(name, cacheDir);
+    const version = await fs
+      .readFile(paths.meta, 'utf8')
+      .then((raw) => (JSON.parse(raw) as { version?: unknown }).version)
+      .catch(() => undefined);
+    if (version !== undefined && version !== META_VERSION) stale.push(name);
+  }
+  return stale;
+}
+
 /**
  * The prepared data a command works on: the named dataset, else the only (or most recently)
  * prepared one in the cache. Throws a ConfigError saying what to do when there is none.
@@ -142,6 +158,13 @@ export async function resolvePreparedMeta(dataset: string | undefined, cacheDir?
   if (dataset !== undefined && dataset !== '') return readPreparedMeta(dataset, cacheDir);
   const [latest] = await listPreparedDatasets(cacheDir);
   if (!latest) {
+    const [stale] = await listStaleDatasets(cacheDir);
+    if (stale) {
+      throw new ConfigError(
+        `the data prepared in ${resolveCacheDir(cacheDir)} ('${stale}') is from another version of autoresearch: ` +
+          `run \`autoresearch prepare --dataset ${stale}\` again`,
+      );
+    }
     throw new ConfigError(
       `no prepared data in ${resolveCacheDir(cacheDir)}: run \`autoresearch prepare\` first ` +
         '(or pass --dataset, and --cache-dir if the data was prepared elsewhere)',

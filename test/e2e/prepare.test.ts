@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { DataLoader, Tokenizer } from '../../lib';
-import { checkConstants, datasetPaths, readPreparedMeta, type PreparedMeta } from '../../lib/data/prepared';
+import { checkConstants, datasetPaths, readPreparedMeta, resolvePreparedMeta, type PreparedMeta } from '../../lib/data/prepared';
 import { packageRoot } from '../../lib/native/load';
 
 const root = packageRoot();
@@ -85,6 +85,7 @@ describe('prepare --dataset sotu', () => {
     const current = fs.readFileSync(paths.meta, 'utf8');
     fs.writeFileSync(paths.meta, JSON.stringify({ ...JSON.parse(current), version: 1 }));
     await expect(readPreparedMeta('sotu')).rejects.toThrow(/from another version: run `autoresearch prepare --dataset sotu` again/);
+    await expect(resolvePreparedMeta(undefined)).rejects.toThrow(/\('sotu'\) is from another version of autoresearch: run `autoresearch prepare --dataset sotu` again/);
     const run = cli('prepare', '--dataset', 'sotu', '--vocab-size', '512', '--json');
     expect(run.status).toBe(0);
     expect(run.stderr).not.toMatch(/reusing/);
