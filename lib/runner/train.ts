@@ -10,9 +10,9 @@ import path from 'node:path';
 import type { TokenBatch } from '../batch';
 import { DataLoader } from '../data/loader';
 import { type PreparedMeta, datasetPaths } from '../data/prepared';
+import { evalSteps, evaluateValBpb, preparedTokenBytes } from '../evaluate';
 import { GPT } from '../gpt';
 import { measureMatmulFlops } from '../runtime';
-import { Tokenizer } from '../tokenizer';
 import type { ExperimentSummary } from './types';
 import type { ResolvedExperiment } from './validate-config';
 
@@ -72,6 +72,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
     seed: config.SEED,
   });
 
+  const tokenBytes = await preparedTokenBytes(o.meta, o.cacheDir);
   o.print(`startup: ${(performance.now() / 1000).toFixed(1)} s since the process started`);
   let step = 0;
   let counted = 0; // seconds of counted training time
@@ -111,23 +112,11 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
     if (step > WARMUP_STEPS && counted >= o.timeBudget) break;
   }
 
-  // val_bpb over EVAL_TOKENS of the validation split, in file order.
-  const tokenizer = await Tokenizer.load(paths.tokenizer);
-  const evalSteps = Math.max(1, Math.floor(evalTokens / (B * T)));
+  // val_bpb over EVAL_TOKENS of the validation split, in file order (lib/evaluate.ts).
   o.print(`warm-up: ${warmup.toFixed(1)} s in steps 0-${WARMUP_STEPS} (not counted)`);
-  o.print(`evaluating val_bpb on ${evalSteps} batches of ${B} x ${T} tokens`);
+  o.print(`evaluating val_bpb on ${evalSteps(o.meta, B)} batches of ${B} x ${T} tokens`);
   const evalStart = performance.now();
-  let bpb: number;
-  {
-    using val = DataLoader.open(path.join(paths.tokens, o.meta.val.file), {
-      batchSize: B,
-      seqLen: T,
-      bosId: o.meta.bosId,
-      dtype: o.meta.dtype,
-      shuffle: false,
-    });
-    bpb = (await model.evaluateBpb(val.batches(evalSteps), tokenizer.tokenBytes())).bpb;
-  }
+  const { bpb } = await evaluateValBpb(model, { meta: o.meta, cacheDir: o.cacheDir, batchSize: B, tokenBytes });
   o.print(`eval: ${((performance.now() - evalStart) / 1000).toFixed(1)} s`);
   if (o.saveCheckpoint) await model.save(o.saveCheckpoint);
 

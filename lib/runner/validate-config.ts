@@ -42,7 +42,15 @@ function closest(key: string): string | null {
 
 const isPowerOfTwo = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 
-export function validateExperimentConfig(raw: unknown, constants: { maxSeqLen: number; vocabSize: number }): ResolvedExperiment {
+/** The fixed constants a config is checked against (from the prepared data). */
+export interface FixedConstants {
+  maxSeqLen: number;
+  vocabSize: number;
+  /** EVAL_TOKENS; when given, one micro-batch must fit in it (the evaluation runs in micro-batches). */
+  evalTokens?: number;
+}
+
+export function validateExperimentConfig(raw: unknown, constants: FixedConstants): ResolvedExperiment {
   const problems: string[] = [];
   if (typeof raw !== 'object' || raw === null) {
     throw new ConfigError('train/config.ts must `export default` an object of settings (see ExperimentConfig)');
@@ -103,6 +111,13 @@ export function validateExperimentConfig(raw: unknown, constants: { maxSeqLen: n
       `TOTAL_BATCH_SIZE ${config.TOTAL_BATCH_SIZE} is not a multiple of DEVICE_BATCH_SIZE ${config.DEVICE_BATCH_SIZE} x MAX_SEQ_LEN ` +
         `${constants.maxSeqLen} = ${rowTokens}; e.g. TOTAL_BATCH_SIZE ${fit}` +
         (isPowerOfTwo(config.TOTAL_BATCH_SIZE) ? ` or DEVICE_BATCH_SIZE ${Math.max(1, Math.floor(config.TOTAL_BATCH_SIZE / constants.maxSeqLen))}` : ''),
+    );
+  }
+  if (problems.length === 0 && constants.evalTokens !== undefined && rowTokens > constants.evalTokens) {
+    problems.push(
+      `DEVICE_BATCH_SIZE ${config.DEVICE_BATCH_SIZE} x MAX_SEQ_LEN ${constants.maxSeqLen} = ${rowTokens} tokens is more than ` +
+        `EVAL_TOKENS ${constants.evalTokens}, and the evaluation scores whole micro-batches: use DEVICE_BATCH_SIZE ` +
+        `${Math.max(1, Math.floor(constants.evalTokens / constants.maxSeqLen))} or less`,
     );
   }
   for (const [name, value, low, high] of [

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     throw new Error(`train/config.ts does not load: ${(err as Error).message}`);
   }
   if (request.seed !== undefined && typeof raw === 'object' && raw !== null) raw = { ...raw, SEED: request.seed };
-  const experiment = validateExperimentConfig(raw, { maxSeqLen: meta.maxSeqLen, vocabSize: meta.vocabSize });
+  const experiment = validateExperimentConfig(raw, { maxSeqLen: meta.maxSeqLen, vocabSize: meta.vocabSize, evalTokens: meta.evalTokens });
   if (request.checkOnly) {
     print('config ok');
     return;

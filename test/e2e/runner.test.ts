@@ -96,6 +96,7 @@ const crashes: [string, () => string, RegExp][] = [
   ['a wrong type', () => configWith({ ...TINY, DEPTH: '"2"' }), /DEPTH must be a number \(got "2"\)/],
   ['an unknown key', () => configWith(TINY).replace('  SEED,\n', '  SEED,\n  MATRX_LR: 0.1,\n'), /unknown setting MATRX_LR \(did you mean MATRIX_LR\?\)/],
   ['heads not dividing the width', () => configWith({ ...TINY, N_KV_HEAD: '3' }).replace('const N_KV_HEAD = 3;', 'const N_KV_HEAD: number | null = 3;'), /nKvHead 3 must divide nHead 2/],
+  ['a micro-batch larger than EVAL_TOKENS', () => configWith({ ...TINY, DEVICE_BATCH_SIZE: '128', TOTAL_BATCH_SIZE: '2 ** 13' }), /8192 tokens is more than EVAL_TOKENS 4096.*DEVICE_BATCH_SIZE 64 or less/],
   ['a loss that explodes', () => configWith({ ...TINY, MATRIX_LR: '1e6', EMBEDDING_LR: '1e6', UNEMBEDDING_LR: '1e6', SCALAR_LR: '1e6' }), /FAIL[\s\S]*training diverged/],
   ['a native abort', () => configWith(TINY).replace('function weightDecay(progress: number): number {', 'function weightDecay(progress: number): number {\n  if (progress > 0.1) process.abort();'), /killed by SIGABRT/],
 ];
