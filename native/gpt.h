@@ -57,7 +57,8 @@ class GPT : public torch::nn::Module {
 
   // idx: (B, T) int64 -> logits (B, T, V) in fp32, soft-capped.
   torch::Tensor forward(const torch::Tensor& idx);
-  // Cross entropy with ignore index -1: mean over counted tokens, or per token (B, T).
+  // Cross entropy with ignore index -1: mean over counted tokens, or per token (B, T); the head
+  // and loss run in chunks of rows (softcap_cross_entropy.h).
   torch::Tensor loss(const torch::Tensor& idx, const torch::Tensor& targets, bool per_token);
 
   ParamCounts param_counts() const;
@@ -80,8 +81,6 @@ class GPT : public torch::nn::Module {
   torch::Tensor attention(const Attention& attn, const torch::Tensor& x, const torch::Tensor& ve, int64_t layer);
   torch::Tensor mlp(const MLP& m, const torch::Tensor& x);
   torch::Tensor hidden(const torch::Tensor& idx);  // final normed hidden states (B, T, C)
-  // Per-token loss without grad, chunked over rows (the evaluation path of loss()).
-  torch::Tensor eval_loss(const torch::Tensor& hidden, const torch::Tensor& targets);
   torch::Tensor logits_from_hidden(const torch::Tensor& x);
 
   GPTConfig cfg_;

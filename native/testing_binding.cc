@@ -8,6 +8,7 @@
 #include "js_convert.h"
 #include "muon_adamw.h"
 #include "polar_express.h"
+#include "softcap_cross_entropy.h"
 
 namespace ar {
 namespace {
@@ -81,6 +82,26 @@ Napi::Value BpbSumsFn(const Napi::CallbackInfo& info) {
   });
 }
 
+// softcapCrossEntropy({x, xShape, weight, weightShape, targets, cap})
+//   -> {loss, gradX, gradWeight, perToken}: the chunked training and evaluation paths.
+Napi::Value SoftcapCrossEntropyFn(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto o = info[0].As<Napi::Object>();
+    auto x = tensor_from(o.Get("x"), o.Get("xShape"), "x").requires_grad_(true);
+    auto w = tensor_from(o.Get("weight"), o.Get("weightShape"), "weight").requires_grad_(true);
+    auto targets = to_int_tensor(o.Get("targets"), "targets");
+    double cap = to_number(o.Get("cap"), "cap");
+    auto loss = softcap_cross_entropy_mean(x, w, targets, cap);
+    loss.backward();
+    auto out = Napi::Object::New(info.Env());
+    out.Set("loss", loss.item<double>());
+    out.Set("gradX", to_float32_array(info.Env(), x.grad()));
+    out.Set("gradWeight", to_float32_array(info.Env(), w.grad()));
+    out.Set("perToken", to_float32_array(info.Env(), softcap_cross_entropy_per_token(x.detach(), w.detach(), targets, cap)));
+    return out;
+  });
+}
+
 Napi::Value SetAttentionBlockSize(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     int64_t previous = attention_block_size();
@@ -97,6 +118,7 @@ Napi::Object define_testing(Napi::Env env) {
   t.Set("adamwUpdate", Napi::Function::New<AdamwUpdate>(env, "adamwUpdate"));
   t.Set("muonUpdate", Napi::Function::New<MuonUpdate>(env, "muonUpdate"));
   t.Set("bpbSums", Napi::Function::New<BpbSumsFn>(env, "bpbSums"));
+  t.Set("softcapCrossEntropy", Napi::Function::New<SoftcapCrossEntropyFn>(env, "softcapCrossEntropy"));
   t.Set("setAttentionBlockSize", Napi::Function::New<SetAttentionBlockSize>(env, "setAttentionBlockSize"));
   return t;
 }

@@ -194,6 +194,15 @@ export interface NativeTesting {
   bpbSums(loss: Float32Array, targets: Int32Array, tokenBytes: Int32Array): NativeBpbSums;
   /** Sets the query block length of blocked attention; returns the previous one. */
   setAttentionBlockSize(block: number): number;
+  /** The chunked LM-head loss (native/softcap_cross_entropy.h): mean loss and its gradients, and per-token losses. */
+  softcapCrossEntropy(args: {
+    x: Float32Array;
+    xShape: number[];
+    weight: Float32Array;
+    weightShape: number[];
+    targets: Int32Array;
+    cap: number;
+  }): { loss: number; gradX: Float32Array; gradWeight: Float32Array; perToken: Float32Array };
 }
 
 export interface NativeTrainerOptions {
