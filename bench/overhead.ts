@@ -42,6 +42,7 @@ async function main(): Promise<void> {
         evalSeconds: seconds('eval'),
         num_steps: s.num_steps,
         val_bpb: s.val_bpb,
+        peak_vram_mb: s.peak_vram_mb,
       }),
     );
   } finally {

