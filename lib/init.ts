@@ -32,24 +32,31 @@ export interface InitResult {
   machine: string;
 }
 
-/** Knob values for a CPU, with the batch fitted to the context length. */
-export function cpuKnobs(maxSeqLen: number): Record<string, KnobValue> {
-  const deviceBatch = Math.max(1, Math.min(64, Math.round(4096 / maxSeqLen)));
+/**
+ * Knob values for a CPU: ~4096 tokens per optimizer step fitted to the context length, in
+ * micro-batches that fit in EVAL_TOKENS (the evaluation runs whole micro-batches).
+ */
+export function cpuKnobs(maxSeqLen: number, evalTokens = Infinity): Record<string, KnobValue> {
+  const rows = Math.max(1, Math.min(64, Math.round(4096 / maxSeqLen)));
+  const limit = Math.max(1, Math.floor(evalTokens / maxSeqLen));
+  let deviceBatch = Math.min(rows, limit);
+  while (rows % deviceBatch !== 0) deviceBatch--; // gradient accumulation does the rest
   return {
     DEPTH: 4,
     ASPECT_RATIO: 32,
     HEAD_DIM: 64,
     DEVICE_BATCH_SIZE: deviceBatch,
-    TOTAL_BATCH_SIZE: deviceBatch * maxSeqLen,
+    TOTAL_BATCH_SIZE: rows * maxSeqLen,
   };
 }
 
-async function preparedSeqLen(options: InitOptions): Promise<number> {
+/** MAX_SEQ_LEN and EVAL_TOKENS of the prepared data the config is for. */
+async function preparedConstants(options: InitOptions): Promise<{ maxSeqLen: number; evalTokens?: number }> {
   try {
     const dataset = options.dataset ?? (await findPreparedDataset(options.cacheDir));
-    return (await readPreparedMeta(dataset, options.cacheDir)).maxSeqLen;
+    return await readPreparedMeta(dataset, options.cacheDir);
   } catch {
-    return 256; // nothing prepared yet: the small-machine default (SPEC §8)
+    return { maxSeqLen: 256 }; // nothing prepared yet: the small-machine default (SPEC §8)
   }
 }
 
@@ -65,7 +72,8 @@ export async function init(options: InitOptions): Promise<InitResult> {
   }
   const gpu = options.gpu ?? runtimeInfo().cudaAvailable;
   let source = await fs.readFile(path.join(root, 'train', 'config.ts'), 'utf8');
-  const scaled = gpu ? {} : cpuKnobs(await preparedSeqLen(options));
+  const constants = gpu ? null : await preparedConstants(options);
+  const scaled = constants ? cpuKnobs(constants.maxSeqLen, constants.evalTokens) : {};
   for (const [name, value] of Object.entries(scaled)) source = setKnob(source, name, value);
   const machine = gpu ? `a CUDA GPU (${runtimeInfo().cudaDevices[0] ?? 'unknown'})` : 'a CPU';
   if (!gpu) {

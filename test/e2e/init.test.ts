@@ -24,8 +24,11 @@ test('a CPU config fitted to the prepared context length, which validates', asyn
   const result = await init({ dir, cacheDir: cache, gpu: false });
   const source = fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8');
   const knobs = parseKnobs(source);
-  expect(knobs).toMatchObject({ DEPTH: 4, ASPECT_RATIO: 32, HEAD_DIM: 64, DEVICE_BATCH_SIZE: 32, TOTAL_BATCH_SIZE: 4096, MATRIX_LR: 0.04 });
-  expect(result.scaled).toEqual(cpuKnobs(128));
+  // 32 rows of 128 per step, in micro-batches of 16 rows: EVAL_TOKENS 2048 holds 16.
+  expect(knobs).toMatchObject({ DEPTH: 4, ASPECT_RATIO: 32, HEAD_DIM: 64, DEVICE_BATCH_SIZE: 16, TOTAL_BATCH_SIZE: 4096, MATRIX_LR: 0.04 });
+  expect(result.scaled).toEqual(cpuKnobs(128, 2048));
+  expect(cpuKnobs(128)).toMatchObject({ DEVICE_BATCH_SIZE: 32, TOTAL_BATCH_SIZE: 4096 });
+  expect(cpuKnobs(256, 65536)).toMatchObject({ DEVICE_BATCH_SIZE: 16, TOTAL_BATCH_SIZE: 4096 });
   expect(fs.readFileSync(path.join(dir, 'program.md'), 'utf8')).toMatch(/val_bpb/);
   const check = await checkConfig({ configPath: path.join(dir, 'train', 'config.ts'), cacheDir: cache });
   expect(check).toEqual({ ok: true, message: 'config ok' });
