@@ -1,6 +1,11 @@
 #include "softcap_cross_entropy.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
+#include <cmath>
+
+#include "fast_math.h"
 
 namespace ar {
 namespace {
@@ -21,6 +26,53 @@ torch::Tensor head_weight(const torch::Tensor& weight, const torch::Tensor& x, d
   return cap > 0 ? w / cap : w;
 }
 
+// The evaluation's CPU fast path (fp32, cap <= 60): one pass over each row of u = z / cap
+// computes the soft-cap, the exponentials and their sum, 8 floats at a time
+// (native/fast_math.h), instead of a libtorch operation and a trip through memory per step:
+// ~13% off an evaluation batch at width 128, vocab 8192. (The same for training's gradient
+// measured slower than libtorch's tanh and tanh_backward, so training keeps those.) x86-64
+// builds also get an AVX2 clone, picked at load time when the CPU has it.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define AR_CPU_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define AR_CPU_CLONES
+#endif
+
+// sum over the row of exp(cap * tanh(u)).
+AR_CPU_CLONES float softcap_exp_sum(const float* u, int64_t V, float cap) {
+  float8 acc{};
+  int64_t v = 0;
+  for (; v + 8 <= V; v += 8) acc += fast_exp8(cap * fast_tanh8(load8(u + v, 8)));
+  float sum = 0;
+  for (int l = 0; l < 8; l++) sum += acc[l];
+  if (v < V) {
+    float8 tail = fast_exp8(cap * fast_tanh8(load8(u + v, V - v)));
+    for (int64_t l = 0; l < V - v; l++) sum += tail[l];
+  }
+  return sum;
+}
+
+bool cpu_fast_path(const torch::Tensor& u, double cap) {
+  return u.device().is_cpu() && u.scalar_type() == torch::kFloat32 && u.is_contiguous() && bounded(cap);
+}
+
+// Per-row losses of a chunk on the fast path: u (n, V) = z / cap, targets (n).
+torch::Tensor fast_chunk_losses(const torch::Tensor& u, const torch::Tensor& targets, double cap) {
+  const int64_t n = u.size(0), V = u.size(1);
+  auto losses = torch::zeros({n}, u.options());
+  const float* pu = u.data_ptr<float>();
+  const int64_t* pt = targets.data_ptr<int64_t>();
+  float* pl = losses.data_ptr<float>();
+  const float c = static_cast<float>(cap);
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      if (pt[i] < 0) continue;
+      pl[i] = std::log(softcap_exp_sum(pu + i * V, V, c)) - c * std::tanh(pu[i * V + pt[i]]);
+    }
+  });
+  return losses;
+}
+
 struct SoftcapCrossEntropy : public torch::autograd::Function<SoftcapCrossEntropy> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
                                const torch::Tensor& targets, double cap) {
@@ -33,6 +85,16 @@ struct SoftcapCrossEntropy : public torch::autograd::Function<SoftcapCrossEntrop
     auto grad_x = torch::empty_like(x);
     auto grad_w = torch::zeros_like(weight, weight.options().dtype(torch::kFloat32));
     auto total = torch::zeros({}, x.options().dtype(torch::kFloat32));
+    auto accumulate_grads = [&](const torch::Tensor& g, int64_t start, int64_t n) {
+      auto gc = g.to(x.scalar_type());
+      auto xc = x.narrow(0, start, n);
+      grad_x.narrow(0, start, n).copy_(torch::mm(gc, w));
+      if (grad_w.scalar_type() == gc.scalar_type()) {
+        grad_w.addmm_(gc.t(), xc);
+      } else {
+        grad_w.add_(torch::mm(gc.t(), xc));
+      }
+    };
     for (int64_t start = 0; start < n_rows; start += kTrainRows) {
       const int64_t n = std::min(kTrainRows, n_rows - start);
       auto xc = x.narrow(0, start, n);
@@ -57,14 +119,7 @@ struct SoftcapCrossEntropy : public torch::autograd::Function<SoftcapCrossEntrop
       }
       total.add_(((lse - target_logit) * chunk_valid).sum());
       s.scatter_add_(1, chunk_safe, -row);               // dloss/ds
-      auto g = cap > 0 ? torch::tanh_backward(s, t) : s;  // dloss/dz = dloss/ds * (1 - tanh^2)
-      auto gc = g.to(x.scalar_type());
-      grad_x.narrow(0, start, n).copy_(torch::mm(gc, w));
-      if (grad_w.scalar_type() == gc.scalar_type()) {
-        grad_w.addmm_(gc.t(), xc);
-      } else {
-        grad_w.add_(torch::mm(gc.t(), xc));
-      }
+      accumulate_grads(cap > 0 ? torch::tanh_backward(s, t) : s, start, n);  // dloss/dz = dloss/ds * (1 - tanh^2)
     }
     ctx->saved_data["grad_x"] = grad_x;
     ctx->saved_data["grad_w"] = grad_w.to(weight.scalar_type());
@@ -89,6 +144,10 @@ torch::Tensor softcap_cross_entropy_per_token(const torch::Tensor& x, const torc
   for (int64_t start = 0; start < x.size(0); start += kEvalRows) {
     const int64_t n = std::min(kEvalRows, x.size(0) - start);
     auto s = torch::mm(x.narrow(0, start, n), w_in.t()).to(torch::kFloat32);  // (n, V): z / cap
+    if (cpu_fast_path(s, cap) && targets.is_contiguous()) {
+      out.narrow(0, start, n).copy_(fast_chunk_losses(s, targets.narrow(0, start, n), cap));
+      continue;
+    }
     if (cap > 0) s.tanh_().mul_(cap);
     auto target_logit = s.gather(1, safe.narrow(0, start, n)).squeeze(1);
     auto lse = bounded(cap) ? s.exp_().sum(1).log_() : torch::logsumexp(s, 1);
