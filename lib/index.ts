@@ -44,7 +44,7 @@ export {
 export {
   CPU_LOGIT_COST,
   CPU_TRAINING_EFFICIENCY,
-  MIN_TOTAL_BATCH,
+  CPU_STEP_TOKENS,
   TARGET_STEPS,
   estimateFlopsPerToken,
   estimateParams,
@@ -153,7 +153,7 @@ export {
   type ProposeOptions,
   type ResultRow as AgentResultRow,
 } from './loop/agents';
-export { init, cpuKnobs, type InitOptions, type InitResult } from './init';
+export { init, type InitOptions, type InitResult } from './init';
 export { BranchExistsError, GitRepoError, LockHeldError, ResultsError, type LockHolder } from './errors';
 export {
   DEFAULT_AUTHOR,

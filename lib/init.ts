@@ -1,17 +1,21 @@
 // `autoresearch init`: a fresh train/config.ts and program.md in any directory, with the
 // reference's config scaled to the hardware found. On a GPU the reference values stay; on a
-// CPU the model shrinks to one that does useful work in a 300 s budget (DEPTH 4, width 128,
-// 16 rows per step: ~0.5 s steps, ~550 optimizer steps on a 2-core machine) and the batch is
-// fitted to the prepared MAX_SEQ_LEN.
+// CPU the sizes are what `autoresearch doctor` recommends (lib/recommend.ts) from the measured
+// matmul rate, for the prepared data's vocabulary, MAX_SEQ_LEN and EVAL_TOKENS: on the 2-core
+// development machine DEPTH 4, width 128, 16 rows of 256 a step (~0.5 s steps, ~550 optimizer
+// steps in 300 s).
+import os from 'node:os';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { findPreparedDataset, readPreparedMeta } from './data/prepared';
+import { findPreparedDataset, readPreparedMeta, type PreparedMeta } from './data/prepared';
 import { ConfigError } from './errors';
+import { REFERENCE_DEFAULTS } from './experiment-config';
 import { setKnob } from './loop/agents/knobs';
 import type { KnobValue } from './loop/agents/types';
 import { packageRoot } from './native/load';
-import { runtimeInfo } from './runtime';
+import { recommendConfig } from './recommend';
+import { measureMatmulFlops, runtimeInfo } from './runtime';
 
 export interface InitOptions {
   /** Target directory (created if missing). */
@@ -23,6 +27,8 @@ export interface InitOptions {
   cacheDir?: string;
   /** Pretend the machine has (or lacks) a GPU. Default: what libtorch sees. */
   gpu?: boolean;
+  /** The CPU's fp32 matmul rate to size for, in GFLOP/s. Default: measured now (~0.1 s). */
+  matmulGflops?: number;
 }
 
 export interface InitResult {
@@ -30,34 +36,35 @@ export interface InitResult {
   /** Knobs changed from the reference values, with the reason. */
   scaled: Record<string, KnobValue>;
   machine: string;
+  /** How the CPU sizes were chosen (recommendConfig's rule); null on a GPU. */
+  rule: string | null;
 }
 
-/**
- * Knob values for a CPU: ~4096 tokens per optimizer step fitted to the context length, in
- * micro-batches that fit in EVAL_TOKENS (the evaluation runs whole micro-batches).
- */
-export function cpuKnobs(maxSeqLen: number, evalTokens = Infinity): Record<string, KnobValue> {
-  const rows = Math.max(1, Math.min(64, Math.round(4096 / maxSeqLen)));
-  const limit = Math.max(1, Math.floor(evalTokens / maxSeqLen));
-  let deviceBatch = Math.min(rows, limit);
-  while (rows % deviceBatch !== 0) deviceBatch--; // gradient accumulation does the rest
-  return {
-    DEPTH: 4,
-    ASPECT_RATIO: 32,
-    HEAD_DIM: 64,
-    DEVICE_BATCH_SIZE: deviceBatch,
-    TOTAL_BATCH_SIZE: rows * maxSeqLen,
-  };
-}
-
-/** MAX_SEQ_LEN and EVAL_TOKENS of the prepared data the config is for. */
-async function preparedConstants(options: InitOptions): Promise<{ maxSeqLen: number; evalTokens?: number }> {
+/** The prepared data the config is for: the named dataset, else the latest; null if none. */
+async function preparedFor(options: InitOptions): Promise<PreparedMeta | null> {
   try {
     const dataset = options.dataset ?? (await findPreparedDataset(options.cacheDir));
     return await readPreparedMeta(dataset, options.cacheDir);
   } catch {
-    return { maxSeqLen: 256 }; // nothing prepared yet: the small-machine default (SPEC §8)
+    return null; // nothing prepared yet: sized for the small-machine defaults (SPEC §8)
   }
+}
+
+/** The train/config.ts knobs recommendConfig gives this CPU (the ones doctor prints). */
+async function cpuSizes(options: InitOptions): Promise<{ knobs: Record<string, KnobValue>; rule: string }> {
+  const meta = await preparedFor(options);
+  const gflops = options.matmulGflops ?? Math.round((await measureMatmulFlops(1024, 5, 'cpu')) / 1e9);
+  const rec = recommendConfig(
+    {
+      addon: { cudaAvailable: false },
+      matmulGflops: gflops,
+      memoryGiB: os.totalmem() / 2 ** 30,
+      gpuMemoryGiB: null,
+      prepared: meta ? [meta] : [],
+    },
+    meta ? { vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen, evalTokens: meta.evalTokens } : { maxSeqLen: 256 },
+  );
+  return { knobs: { ...rec.config }, rule: rec.rule };
 }
 
 export async function init(options: InitOptions): Promise<InitResult> {
@@ -72,9 +79,13 @@ export async function init(options: InitOptions): Promise<InitResult> {
   }
   const gpu = options.gpu ?? runtimeInfo().cudaAvailable;
   let source = await fs.readFile(path.join(root, 'train', 'config.ts'), 'utf8');
-  const constants = gpu ? null : await preparedConstants(options);
-  const scaled = constants ? cpuKnobs(constants.maxSeqLen, constants.evalTokens) : {};
-  for (const [name, value] of Object.entries(scaled)) source = setKnob(source, name, value);
+  const sizes = gpu ? null : await cpuSizes(options);
+  const scaled: Record<string, KnobValue> = {};
+  for (const [name, value] of Object.entries(sizes?.knobs ?? {})) {
+    if (value === REFERENCE_DEFAULTS[name as keyof typeof REFERENCE_DEFAULTS]) continue;
+    scaled[name] = value;
+    source = setKnob(source, name, value);
+  }
   const machine = gpu ? `a CUDA GPU (${runtimeInfo().cudaDevices[0] ?? 'unknown'})` : 'a CPU';
   if (!gpu) {
     source = source.replace(
@@ -86,5 +97,5 @@ export async function init(options: InitOptions): Promise<InitResult> {
   await fs.mkdir(path.join(dir, 'train'), { recursive: true });
   await fs.writeFile(targets[0]!, source);
   await fs.copyFile(path.join(root, 'program.md'), targets[1]!);
-  return { files: targets, scaled, machine };
+  return { files: targets, scaled, machine, rule: sizes?.rule ?? null };
 }

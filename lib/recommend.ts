@@ -1,32 +1,31 @@
 // A starting config for this machine: the sizes that do useful work in one 300 s experiment.
+// `autoresearch doctor` prints it and `autoresearch init` writes it into train/config.ts.
 //
 // The rule. An experiment is worth running when the model takes a few hundred optimizer steps
 // in the time budget: the Muon momentum ramp spans 300 steps and the warmdown (the last half of
 // the budget) needs steps to act. So, on a CPU:
-//   1. cost of a training token = FLOPs by the SPEC formula
+//   1. a step is CPU_STEP_TOKENS (4096) tokens: CPU_STEP_TOKENS / MAX_SEQ_LEN rows. Measured on
+//      the 2-core development machine at DEPTH 4: 8 rows (2048 tokens) a step gave a worse
+//      val_bpb in 300 s (1.357 against 1.336), and longer steps lengthen the uncounted warm-up;
+//   2. cost of a training token = FLOPs by the SPEC formula
 //        6 x (params - wte - value embeds - lambdas) + sum over layers of 12 x n_head x head_dim x window
 //      + CPU_LOGIT_COST x vocab: the soft-cap, softmax and their gradients over the logits are
-//      elementwise, memory-bound work the formula does not count, and on small models it is
-//      half the step (DEPTH 2, model_dim 128: 17.6 M FLOP-equivalents a token, 9.4 M of them FLOPs);
-//   2. sustained rate = CPU_TRAINING_EFFICIENCY (0.4) x the measured fp32 matmul rate. With these
-//      two numbers the predicted tokens/s of DEPTH 2-6 models at MAX_SEQ_LEN 256 on the 2-core
-//      development machine (230 GFLOP/s) were within 0.65-1.0x of the measured ones (on the
-//      safe side), and the forward pass alone (the evaluation: a third of the FLOPs, the same
-//      logit work) within 0.8-1.0x;
-//   3. tokens in the budget = 300 s x rate / cost, and TOTAL_BATCH_SIZE = the largest power of
-//      two that still gives TARGET_STEPS steps, at most the reference's 2^19;
-//   4. the deepest model (DEPTH 8 down to 2, model_dim = 64 x DEPTH through ASPECT_RATIO 64 and
-//      HEAD_DIM 64) whose TOTAL_BATCH_SIZE is at least MIN_TOTAL_BATCH (below ~2^13 tokens a
-//      step's gradient is mostly noise) wins; none: DEPTH 2 at 2^13, with fewer steps;
+//      elementwise, memory-bound work the formula does not count;
+//   3. sustained rate = CPU_TRAINING_EFFICIENCY (0.66) x the measured fp32 matmul rate, fitted
+//      to the measured runs of DEPTH 4 (514-584 steps at 228-249 GFLOP/s; predicted 549 at 230);
+//   4. the deepest model (DEPTH 8 down to 2, model_dim = 64 x ceil(DEPTH x 32 / 64) through
+//      ASPECT_RATIO 32 and HEAD_DIM 64, the reference's WINDOW_PATTERN) predicted to take
+//      TARGET_STEPS (400) steps wins; none: DEPTH 2, with fewer steps and a note;
 //   5. the vocabulary is the prepared one; with nothing prepared, the largest of 8192, 4096,
 //      ... 512 with which DEPTH 2 passes (SPEC §8: smaller vocabularies on small machines);
-//   6. MAX_SEQ_LEN 256 (512 from 1 TFLOP/s), WINDOW_PATTERN "L" (SPEC §8: short contexts gain
-//      nothing from half windows), DEVICE_BATCH_SIZE = TOTAL_BATCH_SIZE / MAX_SEQ_LEN rows, at
-//      most 32 (bigger micro-batches do not run faster on a CPU) and what a quarter of the RAM
-//      holds; EVAL_TOKENS = what the evaluation scores in EVAL_SECONDS, as a power of two, at
-//      most the SPEC's proportional 10240 x MAX_SEQ_LEN.
-// At 230 GFLOP/s: MAX_SEQ_LEN 256, VOCAB_SIZE 4096, DEPTH 2 (model_dim 128), DEVICE_BATCH_SIZE 32,
-// TOTAL_BATCH_SIZE 2^13, EVAL_TOKENS 2^20; with a 512 vocabulary prepared, DEPTH 3 (192).
+//   6. MAX_SEQ_LEN 256 (512 from 1 TFLOP/s); DEVICE_BATCH_SIZE = the step's rows, at most 32
+//      (bigger micro-batches do not run faster on a CPU), what a quarter of the RAM holds and
+//      what EVAL_TOKENS holds (the evaluation scores whole micro-batches); EVAL_TOKENS = what
+//      the evaluation scores in EVAL_SECONDS, as a power of two, at most the SPEC's
+//      proportional 10240 x MAX_SEQ_LEN.
+// At 230 GFLOP/s: MAX_SEQ_LEN 256, VOCAB_SIZE 8192, DEPTH 4 (model_dim 128), 16 rows of 256 a
+// step, EVAL_TOKENS 2^20; the development machine's measured runs of that config are in the
+// README (bench:overhead).
 // On a GPU the measured fp32 rate says little about bf16 training, so the reference defaults
 // (SPEC §6, tuned on an 80 GB H100) are scaled by the GPU's memory as in SPEC §8's table:
 // MAX_SEQ_LEN 2048 from 40 GiB, 512 from 16 GiB, else 256; rows per micro-batch from the
@@ -37,17 +36,28 @@ import { modelConfigFromDepth, resolveWindows, type ModelConfig } from './model-
 
 /** TIME_BUDGET (SPEC §2), seconds of training per experiment. */
 const TIME_BUDGET = 300;
-/** Optimizer steps an experiment should take at least ("a few hundred"). */
-export const TARGET_STEPS = 300;
-/** Share of the measured fp32 matmul rate a CPU sustains on the FLOPs of a training step. */
-export const CPU_TRAINING_EFFICIENCY = 0.4;
+/**
+ * Optimizer steps an experiment should take at least ("a few hundred"). 400 puts the
+ * development machine (~230 GFLOP/s, DEPTH 4: ~550 steps) mid-band: DEPTH 4 from ~170 to
+ * ~270 GFLOP/s, so a noisy matmul probe does not flip the model size.
+ */
+export const TARGET_STEPS = 400;
+/**
+ * Share of the measured fp32 matmul rate a CPU sustains on a training step's cost (below):
+ * fitted to the development machine's runs at DEPTH 4, width 128, vocab 8192 (514-584 steps
+ * in 300 s at 228-249 GFLOP/s).
+ */
+export const CPU_TRAINING_EFFICIENCY = 0.66;
 /** FLOP-equivalents per token and vocabulary entry of the elementwise work on the logits (CPU). */
 export const CPU_LOGIT_COST = 1000;
-/** Smallest TOTAL_BATCH_SIZE recommended. */
-export const MIN_TOTAL_BATCH = 2 ** 13;
+/** Tokens per optimizer step on a CPU (rounded to whole rows of MAX_SEQ_LEN). */
+export const CPU_STEP_TOKENS = 4096;
+/** ASPECT_RATIO on a CPU: model_dim 128 at DEPTH 4. */
+const CPU_ASPECT_RATIO = 32;
 /** Seconds the final evaluation may take (a run must finish within 10 minutes in all). */
 const EVAL_SECONDS = 90;
 const REFERENCE_TOTAL_BATCH = 2 ** 19;
+const REFERENCE_WINDOW_PATTERN = 'SSSL';
 /** SPEC §2: 40 x 524288 at MAX_SEQ_LEN 2048, lowered proportionally with it. */
 const EVAL_TOKENS_PER_POSITION = (40 * 524288) / 2048;
 /** Rows per micro-batch on a CPU, at most. */
@@ -72,6 +82,8 @@ export interface RecommendOverrides {
   vocabSize?: number;
   /** MAX_SEQ_LEN to size for (e.g. the prepared one); default: recommended from the hardware. */
   maxSeqLen?: number;
+  /** EVAL_TOKENS the micro-batches must fit in (e.g. the prepared one); default: the recommended. */
+  evalTokens?: number;
 }
 
 /** The knobs of train/config.ts a recommendation sets. */
@@ -143,37 +155,48 @@ function cpuBytesPerToken(c: ModelConfig): number {
   return 4 * (c.nLayer * (25 * c.nEmbd + c.nHead * c.sequenceLen) + 4 * c.vocabSize);
 }
 
-/** A CPU model size and what it does in the budget (steps 1 and 3 of the rule). */
+/** A CPU model size and what it does in the budget (steps 1-4 of the rule). */
 interface CpuPlan {
   model: ModelConfig;
+  /** TOTAL_BATCH_SIZE: CPU_STEP_TOKENS in whole rows. */
+  total: number;
   /** Training tokens per second. */
   tokensPerSecond: number;
   /** Evaluation tokens per second. */
   evalTokensPerSecond: number;
-  /** The largest power-of-two TOTAL_BATCH_SIZE giving TARGET_STEPS steps (0: none). */
-  total: number;
+  /** Optimizer steps predicted in the budget. */
+  steps: number;
 }
 
 function cpuPlan(depth: number, vocabSize: number, seqLen: number, rate: number): CpuPlan {
-  const model = modelConfigFromDepth({ depth, aspectRatio: 64, headDim: 64, vocabSize, sequenceLen: seqLen, windowPattern: 'L' });
+  const model = modelConfigFromDepth({
+    depth,
+    aspectRatio: CPU_ASPECT_RATIO,
+    headDim: 64,
+    vocabSize,
+    sequenceLen: seqLen,
+    windowPattern: REFERENCE_WINDOW_PATTERN,
+  });
   const flops = estimateFlopsPerToken(model);
   const logits = CPU_LOGIT_COST * vocabSize;
   const tokensPerSecond = rate / (flops + logits);
-  const total = Math.min(REFERENCE_TOTAL_BATCH, pow2Floor((TIME_BUDGET * tokensPerSecond) / TARGET_STEPS));
-  return { model, tokensPerSecond, evalTokensPerSecond: rate / (flops / 3 + logits), total };
+  const total = Math.max(1, Math.round(CPU_STEP_TOKENS / seqLen)) * seqLen;
+  return { model, total, tokensPerSecond, evalTokensPerSecond: rate / (flops / 3 + logits), steps: Math.floor((TIME_BUDGET * tokensPerSecond) / total) };
 }
 
 /**
  * Sizes for one experiment on the machine a doctor report describes (see the file comment).
- * `autoresearch init` writes `config` into train/config.ts and passes MAX_SEQ_LEN,
- * EVAL_TOKENS and VOCAB_SIZE to prepare.
+ * `autoresearch init` writes `config` into train/config.ts (on a CPU); MAX_SEQ_LEN,
+ * EVAL_TOKENS and VOCAB_SIZE are for `autoresearch prepare`.
  */
 export function recommendConfig(report: RecommendInput, overrides: RecommendOverrides = {}): Recommendation {
   const latest = report.prepared?.[0];
   const notes: string[] = [];
   const vocabSize = overrides.vocabSize ?? latest?.vocabSize;
   if (latest && overrides.vocabSize === undefined) notes.push(`sized for the vocabulary of the prepared '${latest.dataset}' data (${latest.vocabSize} tokens)`);
-  const rec = report.addon?.cudaAvailable ? forGpu(report, vocabSize ?? REFERENCE_VOCAB, overrides, notes) : forCpu(report, vocabSize, overrides, notes);
+  // Micro-batches must fit in the EVAL_TOKENS the prepared data scores (whole micro-batches).
+  const fit = { ...overrides, evalTokens: overrides.evalTokens ?? latest?.evalTokens };
+  const rec = report.addon?.cudaAvailable ? forGpu(report, vocabSize ?? REFERENCE_VOCAB, overrides, notes) : forCpu(report, vocabSize, fit, notes);
   if (latest && overrides.maxSeqLen === undefined && latest.maxSeqLen !== rec.MAX_SEQ_LEN) {
     notes.push(
       `the prepared '${latest.dataset}' data fixes MAX_SEQ_LEN ${latest.maxSeqLen}: prepare again with --seq-len ${rec.MAX_SEQ_LEN}, ` +
@@ -194,62 +217,73 @@ function forCpu(report: RecommendInput, fixedVocab: number | undefined, override
   const seqLen = overrides.maxSeqLen ?? (gflops !== null && gflops >= 1000 ? 512 : 256);
   const proportionalEval = EVAL_TOKENS_PER_POSITION * seqLen;
   if (!gflops) {
-    const vocabSize = fixedVocab ?? 4096;
-    const model = modelConfigFromDepth({ depth: MIN_DEPTH, aspectRatio: 64, headDim: 64, vocabSize, sequenceLen: seqLen, windowPattern: 'L' });
+    const plan = cpuPlan(MIN_DEPTH, fixedVocab ?? 4096, seqLen, 1);
     notes.push('no matmul measurement (the addon did not load): small defaults; run `autoresearch doctor` again once it loads');
-    return cpuRecommendation(report, model, MIN_TOTAL_BATCH, Math.min(proportionalEval, 2 ** 20), null, gflops, notes);
+    return cpuRecommendation(report, plan, Math.min(proportionalEval, 2 ** 20), overrides, false, gflops, notes);
   }
   const rate = gflops * 1e9 * CPU_TRAINING_EFFICIENCY;
-  const vocabSize =
-    fixedVocab ?? CPU_VOCABS.find((v) => cpuPlan(MIN_DEPTH, v, seqLen, rate).total >= MIN_TOTAL_BATCH) ?? CPU_VOCABS[CPU_VOCABS.length - 1]!;
+  const fits = (plan: CpuPlan) => plan.steps >= TARGET_STEPS;
+  const vocabSize = fixedVocab ?? CPU_VOCABS.find((v) => fits(cpuPlan(MIN_DEPTH, v, seqLen, rate))) ?? CPU_VOCABS[CPU_VOCABS.length - 1]!;
   let plan: CpuPlan | undefined;
   for (let depth = 8; depth >= MIN_DEPTH && !plan; depth--) {
     const candidate = cpuPlan(depth, vocabSize, seqLen, rate);
-    if (candidate.total >= MIN_TOTAL_BATCH) plan = candidate;
+    if (fits(candidate)) plan = candidate;
   }
   if (!plan) {
-    plan = { ...cpuPlan(MIN_DEPTH, vocabSize, seqLen, rate), total: MIN_TOTAL_BATCH };
-    const smaller = CPU_VOCABS.find((v) => v < vocabSize && cpuPlan(MIN_DEPTH, v, seqLen, rate).total >= MIN_TOTAL_BATCH);
+    plan = cpuPlan(MIN_DEPTH, vocabSize, seqLen, rate);
+    const smaller = CPU_VOCABS.find((v) => v < vocabSize && fits(cpuPlan(MIN_DEPTH, v, seqLen, rate)));
     notes.push(
-      `DEPTH ${MIN_DEPTH} gets fewer than ${TARGET_STEPS} steps of ${MIN_TOTAL_BATCH} tokens here` +
-        (smaller ? `; with --vocab-size ${smaller} it would not` : ''),
+      `DEPTH ${MIN_DEPTH} gets fewer than ${TARGET_STEPS} steps of ${plan.total} tokens here` + (smaller ? `; with --vocab-size ${smaller} it would not` : ''),
     );
   }
   const evalTokens = Math.min(proportionalEval, pow2Floor(EVAL_SECONDS * plan.evalTokensPerSecond));
-  return cpuRecommendation(report, plan.model, plan.total, evalTokens, plan, gflops, notes);
+  return cpuRecommendation(report, plan, evalTokens, overrides, true, gflops, notes);
 }
 
 function cpuRecommendation(
   report: RecommendInput,
-  model: ModelConfig,
-  total: number,
+  plan: CpuPlan,
   evalTokens: number,
-  plan: CpuPlan | null,
+  overrides: RecommendOverrides,
+  measured: boolean,
   gflops: number | null,
   notes: string[],
 ): Recommendation {
+  const { model, total } = plan;
   const seqLen = model.sequenceLen;
+  const stepRows = total / seqLen;
+  const evalTokensRounded = Math.max(Math.min(stepRows, CPU_MAX_ROWS) * seqLen, evalTokens);
+  // Micro-batches: the step's rows, within the RAM and within the EVAL_TOKENS scored (the
+  // prepared one when given, else the recommended), dividing the step.
   const memoryRows = pow2Floor((0.25 * report.memoryGiB * 2 ** 30) / (cpuBytesPerToken(model) * seqLen));
-  const rows = Math.max(1, Math.min(CPU_MAX_ROWS, total / seqLen, memoryRows));
-  const evalTokensRounded = Math.max(rows * seqLen, evalTokens);
+  const evalRows = Math.floor((overrides.evalTokens ?? evalTokensRounded) / seqLen);
+  let rows = Math.max(1, Math.min(CPU_MAX_ROWS, stepRows, memoryRows, evalRows));
+  while (stepRows % rows !== 0) rows--;
   return {
     device: 'cpu',
     MAX_SEQ_LEN: seqLen,
     EVAL_TOKENS: evalTokensRounded,
     VOCAB_SIZE: model.vocabSize,
-    config: { DEPTH: model.nLayer, ASPECT_RATIO: 64, HEAD_DIM: 64, WINDOW_PATTERN: 'L', DEVICE_BATCH_SIZE: rows, TOTAL_BATCH_SIZE: total },
+    config: {
+      DEPTH: model.nLayer,
+      ASPECT_RATIO: CPU_ASPECT_RATIO,
+      HEAD_DIM: 64,
+      WINDOW_PATTERN: REFERENCE_WINDOW_PATTERN,
+      DEVICE_BATCH_SIZE: rows,
+      TOTAL_BATCH_SIZE: total,
+    },
     modelDim: model.nEmbd,
-    estimate: plan
+    estimate: measured
       ? {
           params: estimateParams(model).total,
           flopsPerToken: estimateFlopsPerToken(model),
           tokensPerSecond: Math.round(plan.tokensPerSecond),
-          steps: Math.floor((TIME_BUDGET * plan.tokensPerSecond) / total),
+          steps: plan.steps,
           evalSeconds: Math.round((10 * evalTokensRounded) / plan.evalTokensPerSecond) / 10,
         }
       : null,
     rule:
-      `CPU at ${gflops ?? '?'} GFLOP/s matmul: the deepest model with >= ${TARGET_STEPS} steps of >= ${MIN_TOTAL_BATCH} tokens ` +
+      `CPU at ${gflops ?? '?'} GFLOP/s matmul: the deepest model predicted to take >= ${TARGET_STEPS} steps of ${total} tokens ` +
       `in ${TIME_BUDGET} s, a token costing (6 x params + attention + ${CPU_LOGIT_COST} x vocab) / ${CPU_TRAINING_EFFICIENCY * 100}% of that rate`,
     notes,
   };
@@ -262,7 +296,7 @@ function forGpu(report: RecommendInput, vocabSize: number, overrides: RecommendO
     notes.push('GPU memory unknown (nvidia-smi not found): assumed 24 GiB');
   }
   const seqLen = overrides.maxSeqLen ?? (memory >= 40 ? 2048 : memory >= 16 ? 512 : 256);
-  const model = modelConfigFromDepth({ depth: 8, aspectRatio: 64, headDim: 128, vocabSize, sequenceLen: seqLen, windowPattern: 'SSSL' });
+  const model = modelConfigFromDepth({ depth: 8, aspectRatio: 64, headDim: 128, vocabSize, sequenceLen: seqLen, windowPattern: REFERENCE_WINDOW_PATTERN });
   const usable = Math.max(0, memory - 2) * 0.75 * 2 ** 30; // weights, optimizer state and the CUDA context take ~2 GiB
   const rows = Math.max(1, Math.min(128, pow2Floor(usable / (GPU_BYTES_PER_TOKEN * seqLen))));
   const total = Math.max(rows * seqLen, Math.min(REFERENCE_TOTAL_BATCH, Math.max(2 ** 14, pow2Floor((REFERENCE_TOTAL_BATCH * memory) / 80))));
@@ -278,7 +312,7 @@ function forGpu(report: RecommendInput, vocabSize: number, overrides: RecommendO
     MAX_SEQ_LEN: seqLen,
     EVAL_TOKENS: evalTokens,
     VOCAB_SIZE: vocabSize,
-    config: { DEPTH: 8, ASPECT_RATIO: 64, HEAD_DIM: 128, WINDOW_PATTERN: 'SSSL', DEVICE_BATCH_SIZE: rows, TOTAL_BATCH_SIZE: total },
+    config: { DEPTH: 8, ASPECT_RATIO: 64, HEAD_DIM: 128, WINDOW_PATTERN: REFERENCE_WINDOW_PATTERN, DEVICE_BATCH_SIZE: rows, TOTAL_BATCH_SIZE: total },
     modelDim: model.nEmbd,
     estimate: rate
       ? {

@@ -18,6 +18,7 @@ export const initCommand: CommandModule<object, { dir: string; force: boolean; d
     process.stdout.write(
       `wrote ${result.files.join(' and ')} for ${result.machine}` +
         (changes.length ? `\nscaled from the reference: ${changes.join(', ')}` : '\nreference values kept') +
+        (result.rule ? `\n(${result.rule}; \`autoresearch doctor\` shows the estimate)` : '') +
         '\n',
     );
   },

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ConfigError, cpuKnobs, init, prepare } from '../../lib';
+import { ConfigError, init, prepare, recommendConfig } from '../../lib';
 import { parseKnobs } from '../../lib/loop/agents/knobs';
 import { checkConfig } from '../../lib/runner/check-config';
 
@@ -20,18 +20,35 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('a CPU config fitted to the prepared context length, which validates', async () => {
-  const result = await init({ dir, cacheDir: cache, gpu: false });
+test('a CPU config: the sizes doctor recommends for this rate and the prepared data, which validates', async () => {
+  const result = await init({ dir, cacheDir: cache, gpu: false, matmulGflops: 230 });
   const source = fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8');
   const knobs = parseKnobs(source);
-  // 32 rows of 128 per step, in micro-batches of 16 rows: EVAL_TOKENS 2048 holds 16.
-  expect(knobs).toMatchObject({ DEPTH: 4, ASPECT_RATIO: 32, HEAD_DIM: 64, DEVICE_BATCH_SIZE: 16, TOTAL_BATCH_SIZE: 4096, MATRIX_LR: 0.04 });
-  expect(result.scaled).toEqual(cpuKnobs(128, 2048));
-  expect(cpuKnobs(128)).toMatchObject({ DEVICE_BATCH_SIZE: 32, TOTAL_BATCH_SIZE: 4096 });
-  expect(cpuKnobs(256, 65536)).toMatchObject({ DEVICE_BATCH_SIZE: 16, TOTAL_BATCH_SIZE: 4096 });
+  // 32 rows of 128 a step, in micro-batches of 16 rows (EVAL_TOKENS 2048 holds 16); the
+  // prepared 512-token vocabulary makes tokens cheap, so the model is deeper than DEPTH 4.
+  expect(knobs).toMatchObject({ ASPECT_RATIO: 32, HEAD_DIM: 64, WINDOW_PATTERN: 'SSSL', DEVICE_BATCH_SIZE: 16, TOTAL_BATCH_SIZE: 4096, MATRIX_LR: 0.04 });
+  expect(knobs.DEPTH).toBeGreaterThan(4);
+  const doctor = recommendConfig(
+    { addon: { cudaAvailable: false }, matmulGflops: 230, memoryGiB: os.totalmem() / 2 ** 30, gpuMemoryGiB: null },
+    { vocabSize: 512, maxSeqLen: 128, evalTokens: 2048 },
+  );
+  expect(knobs).toMatchObject(doctor.config);
+  expect(result.scaled).toEqual({ DEPTH: knobs.DEPTH, ASPECT_RATIO: 32, HEAD_DIM: 64, DEVICE_BATCH_SIZE: 16, TOTAL_BATCH_SIZE: 4096 });
+  expect(result.rule).toMatch(/deepest model/);
   expect(fs.readFileSync(path.join(dir, 'program.md'), 'utf8')).toMatch(/val_bpb/);
   const check = await checkConfig({ configPath: path.join(dir, 'train', 'config.ts'), cacheDir: cache });
   expect(check).toEqual({ ok: true, message: 'config ok' });
+}, 60_000);
+
+test('a faster CPU gets a deeper model', async () => {
+  const fast = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-init-fast-'));
+  try {
+    const result = await init({ dir: fast, cacheDir: cache, gpu: false, matmulGflops: 2000 });
+    expect(parseKnobs(fs.readFileSync(path.join(fast, 'train', 'config.ts'), 'utf8')).DEPTH).toBe(8);
+    expect(result.scaled.DEPTH).toBeUndefined(); // the reference's value: not a change
+  } finally {
+    fs.rmSync(fast, { recursive: true, force: true });
+  }
 }, 60_000);
 
 test('on a GPU the reference values stay', async () => {
@@ -48,7 +65,7 @@ test('existing files are not overwritten without force', async () => {
 
 test('checkConfig reports a broken config with its cause', async () => {
   const broken = path.join(dir, 'broken.ts');
-  fs.writeFileSync(broken, fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8').replace('const DEPTH = 4;', 'const DEPTH = -4;'));
+  fs.writeFileSync(broken, fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8').replace(/const DEPTH = \d+;/, 'const DEPTH = -4;'));
   const check = await checkConfig({ configPath: broken, cacheDir: cache });
   expect(check.ok).toBe(false);
   expect(check.message).toMatch(/DEPTH must be a positive integer \(got -4\)/);

@@ -1,8 +1,8 @@
 // recommendConfig: the sizes `doctor` recommends, from synthetic machine reports.
 import {
   CPU_LOGIT_COST,
+  CPU_STEP_TOKENS,
   CPU_TRAINING_EFFICIENCY,
-  MIN_TOTAL_BATCH,
   TARGET_STEPS,
   estimateFlopsPerToken,
   modelConfigFromDepth,
@@ -19,22 +19,23 @@ const cpu = (matmulGflops: number | null, extra: Partial<RecommendInput> = {}): 
 });
 const gpu = (gpuMemoryGiB: number | null): RecommendInput => ({ addon: { cudaAvailable: true }, matmulGflops: 20000, memoryGiB: 64, gpuMemoryGiB });
 
-/** Training tokens in 300 s by the rule, computed here from its stated parts. */
-function budgetTokens(gflops: number, depth: number, vocabSize: number, sequenceLen: number): number {
-  const model = modelConfigFromDepth({ depth, aspectRatio: 64, headDim: 64, vocabSize, sequenceLen, windowPattern: 'L' });
-  return (300 * gflops * 1e9 * CPU_TRAINING_EFFICIENCY) / (estimateFlopsPerToken(model) + CPU_LOGIT_COST * vocabSize);
+/** Optimizer steps in 300 s by the rule, computed here from its stated parts. */
+function budgetSteps(gflops: number, depth: number, vocabSize: number, sequenceLen: number): number {
+  const model = modelConfigFromDepth({ depth, aspectRatio: 32, headDim: 64, vocabSize, sequenceLen, windowPattern: 'SSSL' });
+  const tokens = (300 * gflops * 1e9 * CPU_TRAINING_EFFICIENCY) / (estimateFlopsPerToken(model) + CPU_LOGIT_COST * vocabSize);
+  return tokens / (Math.round(CPU_STEP_TOKENS / sequenceLen) * sequenceLen);
 }
 
 describe('recommendConfig', () => {
-  test('the development CPU (~230 GFLOP/s): MAX_SEQ_LEN 256, vocab 4096, DEPTH 2, 2^13 tokens a step', () => {
+  test('the development CPU (~230 GFLOP/s): MAX_SEQ_LEN 256, vocab 8192, DEPTH 4 at width 128, 16 rows a step', () => {
     const rec = recommendConfig(cpu(230));
-    expect(rec).toMatchObject({ device: 'cpu', MAX_SEQ_LEN: 256, VOCAB_SIZE: 4096, EVAL_TOKENS: 2 ** 20, modelDim: 128 });
-    expect(rec.config).toEqual({ DEPTH: 2, ASPECT_RATIO: 64, HEAD_DIM: 64, WINDOW_PATTERN: 'L', DEVICE_BATCH_SIZE: 32, TOTAL_BATCH_SIZE: 2 ** 13 });
+    expect(rec).toMatchObject({ device: 'cpu', MAX_SEQ_LEN: 256, VOCAB_SIZE: 8192, EVAL_TOKENS: 2 ** 20, modelDim: 128 });
+    expect(rec.config).toEqual({ DEPTH: 4, ASPECT_RATIO: 32, HEAD_DIM: 64, WINDOW_PATTERN: 'SSSL', DEVICE_BATCH_SIZE: 16, TOTAL_BATCH_SIZE: 4096 });
     expect(rec.estimate!.steps).toBeGreaterThanOrEqual(TARGET_STEPS);
     expect(rec.estimate!.evalSeconds).toBeLessThanOrEqual(90);
-    // With the 512 vocabulary of the built-in corpus prepared, one layer more.
-    const sotu = recommendConfig(cpu(230, { prepared: [{ dataset: 'sotu', vocabSize: 512, maxSeqLen: 256 }] }));
-    expect(sotu).toMatchObject({ VOCAB_SIZE: 512, modelDim: 192, config: { DEPTH: 3, TOTAL_BATCH_SIZE: 2 ** 13 } });
+    // With the prepared 65536 EVAL_TOKENS the micro-batches still fit; with 2048 they shrink.
+    expect(recommendConfig(cpu(230), { evalTokens: 65536 }).config.DEVICE_BATCH_SIZE).toBe(16);
+    expect(recommendConfig(cpu(230), { evalTokens: 2048 }).config).toMatchObject({ DEVICE_BATCH_SIZE: 8, TOTAL_BATCH_SIZE: 4096 });
   });
 
   test('the rule by hand: the chosen depth makes its steps, one deeper does not', () => {
@@ -42,14 +43,13 @@ describe('recommendConfig', () => {
       for (const vocabSize of [512, 4096, 8192]) {
         const rec = recommendConfig(cpu(gflops), { vocabSize });
         const { DEPTH, TOTAL_BATCH_SIZE, DEVICE_BATCH_SIZE } = rec.config;
-        const fits = budgetTokens(gflops, DEPTH, vocabSize, rec.MAX_SEQ_LEN) / TOTAL_BATCH_SIZE >= TARGET_STEPS;
-        if (fits) {
-          expect(TOTAL_BATCH_SIZE).toBeGreaterThanOrEqual(MIN_TOTAL_BATCH);
-          if (DEPTH < 8) expect(budgetTokens(gflops, DEPTH + 1, vocabSize, rec.MAX_SEQ_LEN) / MIN_TOTAL_BATCH).toBeLessThan(TARGET_STEPS);
+        expect(TOTAL_BATCH_SIZE).toBe(CPU_STEP_TOKENS);
+        if (budgetSteps(gflops, DEPTH, vocabSize, rec.MAX_SEQ_LEN) >= TARGET_STEPS) {
+          if (DEPTH < 8) expect(budgetSteps(gflops, DEPTH + 1, vocabSize, rec.MAX_SEQ_LEN)).toBeLessThan(TARGET_STEPS);
         } else {
           // Too slow for the rule: the smallest model worth running, and a note saying so.
           expect(DEPTH).toBe(2);
-          expect(rec.notes.join('\n')).toMatch(/fewer than 300 steps/);
+          expect(rec.notes.join('\n')).toMatch(/fewer than 400 steps/);
         }
         expect(TOTAL_BATCH_SIZE % (DEVICE_BATCH_SIZE * rec.MAX_SEQ_LEN)).toBe(0);
         expect(rec.EVAL_TOKENS % (DEVICE_BATCH_SIZE * rec.MAX_SEQ_LEN)).toBe(0);
@@ -63,12 +63,12 @@ describe('recommendConfig', () => {
     expect([...depths].sort((a, b) => a - b)).toEqual(depths);
     expect(depths[4]).toBeGreaterThan(depths[0]!);
 
-    const prepared = [{ dataset: 'big', vocabSize: 8192, maxSeqLen: 512, evalTokens: 65536 }];
+    const prepared = [{ dataset: 'big', vocabSize: 65536, maxSeqLen: 512, evalTokens: 65536 }];
     const rec = recommendConfig(cpu(230, { prepared }));
-    expect(rec.VOCAB_SIZE).toBe(8192);
+    expect(rec.VOCAB_SIZE).toBe(65536);
     const notes = rec.notes.join('\n');
     expect(notes).toMatch(/fixes MAX_SEQ_LEN 512: prepare again with --seq-len 256/);
-    expect(notes).toMatch(/fewer than 300 steps .* with --vocab-size 4096 it would not/);
+    expect(notes).toMatch(/fewer than 400 steps .* with --vocab-size \d+ it would not/);
     expect(recommendConfig(cpu(230, { prepared }), { maxSeqLen: 512 }).MAX_SEQ_LEN).toBe(512);
   });
 
