@@ -19,12 +19,9 @@ constexpr int64_t kTrainRows = 512;
 // With |s| <= cap <= 60 the exponentials cannot overflow fp32 (V * e^cap): no max pass needed.
 bool bounded(double cap) { return cap > 0 && cap <= 60; }
 
-// The head's weight for the matmul: in the compute dtype (bf16 on CUDA, as autocast does) and
-// divided by the soft-cap, so that the matmul yields z / cap directly (one pass fewer).
-torch::Tensor head_weight(const torch::Tensor& weight, const torch::Tensor& x, double cap) {
-  auto w = weight.to(x.scalar_type());
-  return cap > 0 ? w / cap : w;
-}
+// The head's weight w (already in the compute dtype: bf16 on CUDA, as autocast does) divided
+// by the soft-cap, so that the matmul yields z / cap directly (one pass fewer).
+torch::Tensor scaled_by_cap(const torch::Tensor& w, double cap) { return cap > 0 ? w / cap : w; }
 
 // The evaluation's CPU fast path (fp32, cap <= 60): one pass over each row of u = z / cap
 // computes the soft-cap, the exponentials and their sum, 8 floats at a time
@@ -78,23 +75,13 @@ struct SoftcapCrossEntropy : public torch::autograd::Function<SoftcapCrossEntrop
                                const torch::Tensor& targets, double cap) {
     const int64_t n_rows = x.size(0);
     auto w = weight.to(x.scalar_type());
-    auto w_in = head_weight(weight, x, cap);
+    auto w_in = scaled_by_cap(w, cap);
     auto valid = targets.ge(0);
     auto safe = targets.clamp_min(0).unsqueeze(1);
     auto count = valid.sum().to(torch::kFloat32);  // a tensor: no device sync
     auto grad_x = torch::empty_like(x);
     auto grad_w = torch::zeros_like(weight, weight.options().dtype(torch::kFloat32));
     auto total = torch::zeros({}, x.options().dtype(torch::kFloat32));
-    auto accumulate_grads = [&](const torch::Tensor& g, int64_t start, int64_t n) {
-      auto gc = g.to(x.scalar_type());
-      auto xc = x.narrow(0, start, n);
-      grad_x.narrow(0, start, n).copy_(torch::mm(gc, w));
-      if (grad_w.scalar_type() == gc.scalar_type()) {
-        grad_w.addmm_(gc.t(), xc);
-      } else {
-        grad_w.add_(torch::mm(gc.t(), xc));
-      }
-    };
     for (int64_t start = 0; start < n_rows; start += kTrainRows) {
       const int64_t n = std::min(kTrainRows, n_rows - start);
       auto xc = x.narrow(0, start, n);
@@ -119,7 +106,14 @@ struct SoftcapCrossEntropy : public torch::autograd::Function<SoftcapCrossEntrop
       }
       total.add_(((lse - target_logit) * chunk_valid).sum());
       s.scatter_add_(1, chunk_safe, -row);               // dloss/ds
-      accumulate_grads(cap > 0 ? torch::tanh_backward(s, t) : s, start, n);  // dloss/dz = dloss/ds * (1 - tanh^2)
+      auto g = cap > 0 ? torch::tanh_backward(s, t) : s;  // dloss/dz = dloss/ds * (1 - tanh^2)
+      auto gc = g.to(x.scalar_type());
+      grad_x.narrow(0, start, n).copy_(torch::mm(gc, w));
+      if (grad_w.scalar_type() == gc.scalar_type()) {
+        grad_w.addmm_(gc.t(), xc);
+      } else {
+        grad_w.add_(torch::mm(gc.t(), xc));
+      }
     }
     ctx->saved_data["grad_x"] = grad_x;
     ctx->saved_data["grad_w"] = grad_w.to(weight.scalar_type());
@@ -138,7 +132,7 @@ struct SoftcapCrossEntropy : public torch::autograd::Function<SoftcapCrossEntrop
 torch::Tensor softcap_cross_entropy_per_token(const torch::Tensor& x, const torch::Tensor& weight,
                                               const torch::Tensor& targets, double cap) {
   torch::NoGradGuard no_grad;
-  auto w_in = head_weight(weight, x, cap);
+  auto w_in = scaled_by_cap(weight.to(x.scalar_type()), cap);
   auto safe = targets.clamp_min(0).unsqueeze(1);
   auto out = torch::empty({x.size(0)}, x.options().dtype(torch::kFloat32));
   for (int64_t start = 0; start < x.size(0); start += kEvalRows) {

@@ -14,7 +14,7 @@ import { Tokenizer } from '../tokenizer';
 import { getDataset, resolveBaseUrl, shardsToFetch, shardUrl, type Dataset } from './datasets';
 import { documents } from './documents';
 import { downloadShards } from './download';
-import { datasetPaths, META_VERSION, writePreparedMeta, type DatasetPaths, type PreparedMeta, type SplitMeta } from './prepared';
+import { datasetPaths, META_VERSION, readMetaVersion, writePreparedMeta, type DatasetPaths, type PreparedMeta, type SplitMeta } from './prepared';
 
 /** Characters of training text the tokenizer sees at most, and per document (SPEC §3). */
 export const TOKENIZER_MAX_CHARS = 1e9;
@@ -86,14 +86,6 @@ function checkRequest(dataset: Dataset, seqLen: number, evalTokens: number, voca
   }
 }
 
-async function preparedVersion(paths: DatasetPaths): Promise<number | undefined> {
-  try {
-    return (JSON.parse(await fsp.readFile(paths.meta, 'utf8')) as { version?: number }).version;
-  } catch {
-    return undefined;
-  }
-}
-
 async function obtainTokenizer(
   dataset: Dataset,
   paths: DatasetPaths,
@@ -102,7 +94,7 @@ async function obtainTokenizer(
 ): Promise<{ tokenizer: Tokenizer; reused: boolean }> {
   // Reused only beside prepared data of this version: an older layout may have trained it
   // on other documents.
-  if (fs.existsSync(path.join(paths.tokenizer, 'tokenizer.json')) && (await preparedVersion(paths)) === META_VERSION) {
+  if (fs.existsSync(path.join(paths.tokenizer, 'tokenizer.json')) && (await readMetaVersion(paths)) === META_VERSION) {
     try {
       const existing = await Tokenizer.load(paths.tokenizer);
       if (existing.vocabSize === vocabSize) {

@@ -134,17 +134,21 @@ export async function listPreparedDatasets(cacheDir?: string): Promise<PreparedM
   return metas.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
+/** The layout version a dataset's meta.json records; undefined when there is none readable. */
+export async function readMetaVersion(paths: DatasetPaths): Promise<unknown> {
+  return fs
+    .readFile(paths.meta, 'utf8')
+    .then((raw) => (JSON.parse(raw) as { version?: unknown }).version)
+    .catch(() => undefined);
+}
+
 /** Datasets whose meta.json is of another layout version (prepared by an older release). */
 async function listStaleDatasets(cacheDir?: string): Promise<string[]> {
   const tokensDir = path.join(resolveCacheDir(cacheDir), 'tokens');
   const names = await fs.readdir(tokensDir).catch(() => [] as string[]);
   const stale: string[] = [];
   for (const name of names.sort()) {
-    const paths = datasetPaths(name, cacheDir);
-    const version = await fs
-      .readFile(paths.meta, 'utf8')
-      .then((raw) => (JSON.parse(raw) as { version?: unknown }).version)
-      .catch(() => undefined);
+    const version = await readMetaVersion(datasetPaths(name, cacheDir));
     if (version !== undefined && version !== META_VERSION) stale.push(name);
   }
   return stale;

@@ -41,7 +41,7 @@ export class TrainingDiverged extends Error {
 
 export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSummary> {
   const { config, model: modelConfig, accumSteps } = o.experiment;
-  const { maxSeqLen: T, evalTokens } = o.meta;
+  const { maxSeqLen: T } = o.meta;
   const B = config.DEVICE_BATCH_SIZE;
   const paths = datasetPaths(o.meta.dataset, o.cacheDir);
 
