@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { DataLoader, getThreads, GPT, Tokenizer } from '../lib';
-import { BENCH_MODEL, best, median, round, secondsSince, timeTrainingSteps } from './util';
+import { BENCH_MODEL, best, median, round, secondsSince, timeSingleBatchSteps } from './util';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Tiktoken } = require('tiktoken/lite') as typeof import('tiktoken/lite');
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     const batchesPerSecond = count / secondsSince(start);
 
     using model = GPT.create(BENCH_MODEL, { device: 'cpu', seed: 42 });
-    const stepMs = median(timeTrainingSteps(model, batches, 1));
+    const stepMs = median(timeSingleBatchSteps(model, batches, 1));
 
     console.log(
       JSON.stringify({

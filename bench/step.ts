@@ -3,8 +3,9 @@
 //   DEPTH 4, model_dim 256, 2 heads of 128, seq 512, batch 8, vocab 8192, SSSL, threads = cores
 import os from 'node:os';
 
-import { getThreads, GPT, measureMatmulFlops, runtimeInfo, type TokenBatch } from '../lib';
-import { BENCH_MODEL, median, timeTrainingSteps } from './util';
+import { getThreads, GPT, measureMatmulFlops, runtimeInfo } from '../lib';
+import { randomBatch } from '../lib/step-timer';
+import { BENCH_MODEL, median, timeSingleBatchSteps } from './util';
 
 const WARMUP = 3;
 const STEPS = Number(process.env.BENCH_STEPS ?? 20);
@@ -12,20 +13,9 @@ const B = 8;
 const T = 512;
 const V = 8192;
 
-function batch(seed: number): TokenBatch {
-  let s = seed;
-  const rand = () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s % V;
-  };
-  const inputs = Int32Array.from({ length: B * T }, rand);
-  const targets = Int32Array.from({ length: B * T }, rand);
-  return { inputs, targets, batchSize: B, seqLen: T };
-}
-
 async function main(): Promise<void> {
   using model = GPT.create(BENCH_MODEL, { device: 'cpu', seed: 42 });
-  const times = timeTrainingSteps(model, Array.from({ length: WARMUP + STEPS }, (_, i) => batch(i + 1)), WARMUP);
+  const times = timeSingleBatchSteps(model, Array.from({ length: WARMUP + STEPS }, (_, i) => randomBatch(B, T, V, i + 1)), WARMUP);
   const medianMs = median(times);
   const tokensPerSecond = (B * T) / (medianMs / 1000);
   const flops = model.flopsPerToken() * tokensPerSecond;

@@ -1,5 +1,6 @@
 // Small helpers shared by the benchmarks.
 import { GPT, type ModelConfig, type TokenBatch } from '../lib';
+import { median, timeTrainingSteps } from '../lib/step-timer';
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -34,18 +35,9 @@ export const BENCH_MODEL: ModelConfig = {
   rotaryBase: 10000,
 };
 
-/** Times full training steps (forward, backward, MuonAdamW) on the given batches; returns sorted ms. */
-export function timeTrainingSteps(model: GPT, batches: TokenBatch[], warmup: number): number[] {
-  const optimizer = model.createOptimizer();
-  const settings = { lrMultiplier: 1, muonMomentum: 0.95, muonWeightDecay: 0.2 };
-  const times: number[] = [];
-  batches.forEach((batch, i) => {
-    const start = performance.now();
-    model.trainStep([batch], optimizer, settings);
-    model.synchronize();
-    if (i >= warmup) times.push(performance.now() - start);
-  });
-  return times.sort((a, b) => a - b);
+/** Times one-micro-batch training steps (lib/step-timer.ts); returns sorted ms. */
+export function timeSingleBatchSteps(model: GPT, batches: TokenBatch[], warmup: number): number[] {
+  return timeTrainingSteps(model, batches.map((b) => [b]), warmup);
 }
 
-export const median = (sorted: number[]): number => sorted[Math.floor(sorted.length / 2)]!;
+export { median };

@@ -8,8 +8,9 @@ import path from 'node:path';
 
 import { datasetPaths, readPreparedMeta, resolveCacheDir } from './data/prepared';
 import { AddonLoadError } from './errors';
-import { recommendConfig, type Recommendation } from './recommend';
+import { recommendConfig, recommendTimed, type Recommendation } from './recommend';
 import { measureMatmulFlops, runtimeInfo, type RuntimeInfo } from './runtime';
+import { timeCpuStep } from './step-timer';
 import { TOKENIZER_FILES } from './tokenizer';
 
 /** One prepared dataset in the cache directory. */
@@ -30,6 +31,13 @@ export interface PreparedDatasetReport {
 export interface DoctorOptions {
   /** Where prepared data lives; default: AUTORESEARCH_CACHE_DIR or ~/.cache/autoresearch. */
   cacheDir?: string;
+  /**
+   * Time real training steps to choose the CPU model (default true, ~10 s); false: estimate
+   * from the matmul rate alone (less reliable: it can be off by 1.6x between CPUs).
+   */
+  timeSteps?: boolean;
+  /** Called with a line before and after each CPU model timed (they take seconds). */
+  progress?: (line: string) => void;
 }
 
 export interface DoctorReport {
@@ -157,7 +165,8 @@ export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport>
   if (report.addon?.cudaAvailable) report.gpuMemoryGiB = gpuMemoryGiB();
   report.prepared = await scanPrepared(report.cacheDir, report.problems);
   report.ok = report.problems.length === 0;
-  return { ...report, recommendations: recommendConfig(report) };
+  const timed = options.timeSteps !== false && report.addon !== null;
+  return { ...report, recommendations: timed ? await recommendTimed(report, {}, timeCpuStep, options.progress) : recommendConfig(report) };
 }
 
 export function formatDoctor(r: DoctorReport): string {
@@ -204,8 +213,11 @@ export function formatRecommendation(rec: Recommendation): string {
   if (e) {
     lines.push(
       `  expected     ${(e.params / 1e6).toFixed(2)}M params, ${(e.flopsPerToken / 1e6).toFixed(1)} MFLOP/token, ~${e.tokensPerSecond} tokens/s, ` +
-        `~${e.steps} steps in 300 s, eval ~${e.evalSeconds} s`,
+        `~${e.steps} steps in 300 s, eval ~${e.evalSeconds} s` + (e.timed ? ' (timed here)' : ' (estimated from the matmul rate)'),
     );
+  }
+  if (rec.timed.length > 0) {
+    lines.push(`  timed        ${rec.timed.map((t) => `DEPTH ${t.depth} (width ${t.modelDim}): ${t.stepMs} ms a step, ~${t.steps} steps`).join('; ')}`);
   }
   lines.push(`  rule         ${rec.rule}`);
   for (const note of rec.notes) lines.push(`  note         ${note}`);

@@ -49,11 +49,13 @@ export {
   estimateFlopsPerToken,
   estimateParams,
   recommendConfig,
+  recommendTimed,
   type Recommendation,
   type RecommendedKnobs,
   type RecommendInput,
   type RecommendOverrides,
 } from './recommend';
+export { randomBatch, timeCpuStep, timeTrainingSteps, type StepTimer, type StepTiming } from './step-timer';
 export {
   EVAL_BATCH_TOKENS,
   checkModelAgainstData,

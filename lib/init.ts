@@ -1,7 +1,7 @@
 // `autoresearch init`: a fresh train/config.ts and program.md in any directory, with the
 // reference's config scaled to the hardware found. On a GPU the reference values stay; on a
-// CPU the sizes are what `autoresearch doctor` recommends (lib/recommend.ts) from the measured
-// matmul rate, for the prepared data's vocabulary, MAX_SEQ_LEN and EVAL_TOKENS: on the 2-core
+// CPU the sizes are what `autoresearch doctor` recommends (lib/recommend.ts) from training steps
+// timed here, for the prepared data's vocabulary, MAX_SEQ_LEN and EVAL_TOKENS: on the 2-core
 // development machine DEPTH 4, width 128, 16 rows of 256 a step (~0.5 s steps, ~550 optimizer
 // steps in 300 s).
 import os from 'node:os';
@@ -14,8 +14,9 @@ import { REFERENCE_DEFAULTS } from './experiment-config';
 import { setKnob } from './loop/agents/knobs';
 import type { KnobValue } from './loop/agents/types';
 import { packageRoot } from './native/load';
-import { recommendConfig } from './recommend';
+import { recommendConfig, recommendTimed } from './recommend';
 import { measureMatmulFlops, runtimeInfo } from './runtime';
+import { timeCpuStep } from './step-timer';
 
 export interface InitOptions {
   /** Target directory (created if missing). */
@@ -27,8 +28,13 @@ export interface InitOptions {
   cacheDir?: string;
   /** Pretend the machine has (or lacks) a GPU. Default: what libtorch sees. */
   gpu?: boolean;
-  /** The CPU's fp32 matmul rate to size for, in GFLOP/s. Default: measured now (~0.1 s). */
+  /**
+   * Size for a CPU of this fp32 matmul rate (GFLOP/s), by the estimate alone, without timing
+   * steps here. Default: measured now (~0.1 s), then training steps are timed (~10 s).
+   */
   matmulGflops?: number;
+  /** Called with a line before and after each CPU model timed. */
+  progress?: (line: string) => void;
 }
 
 export interface InitResult {
@@ -54,16 +60,18 @@ async function preparedFor(options: InitOptions): Promise<PreparedMeta | null> {
 async function cpuSizes(options: InitOptions): Promise<{ knobs: Record<string, KnobValue>; rule: string }> {
   const meta = await preparedFor(options);
   const gflops = options.matmulGflops ?? Math.round((await measureMatmulFlops(1024, 5, 'cpu')) / 1e9);
-  const rec = recommendConfig(
-    {
-      addon: { cudaAvailable: false },
-      matmulGflops: gflops,
-      memoryGiB: os.totalmem() / 2 ** 30,
-      gpuMemoryGiB: null,
-      prepared: meta ? [meta] : [],
-    },
-    meta ? { vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen, evalTokens: meta.evalTokens } : { maxSeqLen: 256 },
-  );
+  const report = {
+    addon: { cudaAvailable: false },
+    matmulGflops: gflops,
+    memoryGiB: os.totalmem() / 2 ** 30,
+    gpuMemoryGiB: null,
+    prepared: meta ? [meta] : [],
+  };
+  const overrides = meta ? { vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen, evalTokens: meta.evalTokens } : { maxSeqLen: 256 };
+  const rec =
+    options.matmulGflops === undefined
+      ? await recommendTimed(report, overrides, timeCpuStep, options.progress)
+      : recommendConfig(report, overrides);
   return { knobs: { ...rec.config }, rule: rec.rule };
 }
 

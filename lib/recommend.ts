@@ -12,7 +12,12 @@
 //      + CPU_LOGIT_COST x vocab: the soft-cap, softmax and their gradients over the logits are
 //      elementwise, memory-bound work the formula does not count;
 //   3. sustained rate = CPU_TRAINING_EFFICIENCY (0.66) x the measured fp32 matmul rate, fitted
-//      to the measured runs of DEPTH 4 (514-584 steps at 228-249 GFLOP/s; predicted 549 at 230);
+//      to the measured runs of DEPTH 4 (514-584 steps at 228-249 GFLOP/s; predicted 549 at 230).
+//      That is only the first guess: the rate of 1024^3 matmuls says little about a small
+//      model's step (an AVX-512 machine measured 326 GFLOP/s, was predicted 438 steps at
+//      DEPTH 6 and took 279). recommendTimed() times real steps of the guessed model
+//      (lib/step-timer.ts), scales the other depths' estimates by the nearest timed one, and
+//      repeats until the model chosen is one it timed: usually two or three timings, ~10 s;
 //   4. the deepest model (DEPTH 8 down to 2, model_dim = 64 x ceil(DEPTH x 32 / 64) through
 //      ASPECT_RATIO 32 and HEAD_DIM 64, the reference's WINDOW_PATTERN) predicted to take
 //      TARGET_STEPS (400) steps wins; none: DEPTH 2, with fewer steps and a note;
@@ -33,6 +38,7 @@
 import type { DoctorReport } from './doctor';
 import type { ExperimentConfig } from './experiment-config';
 import { modelConfigFromDepth, resolveWindows, type ModelConfig } from './model-config';
+import type { StepTiming, StepTimer } from './step-timer';
 
 /** TIME_BUDGET (SPEC §2), seconds of training per experiment. */
 const TIME_BUDGET = 300;
@@ -75,6 +81,11 @@ export type RecommendInput = Pick<DoctorReport, 'matmulGflops' | 'memoryGiB' | '
   addon: { cudaAvailable: boolean } | null;
   /** Prepared datasets, most recent first: the first one's vocabulary is sized for. */
   prepared?: readonly { dataset: string; vocabSize: number; maxSeqLen: number; evalTokens?: number }[];
+  /**
+   * CPU models timed on this machine, by DEPTH (at the recommended vocabulary, MAX_SEQ_LEN
+   * and batch): they replace the matmul-rate estimate (recommendTimed fills this in).
+   */
+  cpuTimings?: ReadonlyMap<number, StepTiming>;
 };
 
 export interface RecommendOverrides {
@@ -114,7 +125,11 @@ export interface Recommendation {
     steps: number;
     /** Seconds of the final evaluation of EVAL_TOKENS. */
     evalSeconds: number;
+    /** From timed steps of this model (recommendTimed), not from the matmul rate alone. */
+    timed: boolean;
   } | null;
+  /** The CPU models timed here to choose, deepest first (empty: sized by the matmul rate alone). */
+  timed: { depth: number; modelDim: number; stepMs: number; steps: number }[];
   /** The rule in one line. */
   rule: string;
   notes: string[];
@@ -166,8 +181,15 @@ interface CpuPlan {
   evalTokensPerSecond: number;
   /** Optimizer steps predicted in the budget. */
   steps: number;
+  /** From this model's own timed steps. */
+  timed: boolean;
 }
 
+function makePlan(model: ModelConfig, total: number, tokensPerSecond: number, evalTokensPerSecond: number, timed: boolean): CpuPlan {
+  return { model, total, tokensPerSecond, evalTokensPerSecond, steps: Math.floor((TIME_BUDGET * tokensPerSecond) / total), timed };
+}
+
+/** The estimate from the matmul rate (steps 1-3 of the rule). */
 function cpuPlan(depth: number, vocabSize: number, seqLen: number, rate: number): CpuPlan {
   const model = modelConfigFromDepth({
     depth,
@@ -179,15 +201,40 @@ function cpuPlan(depth: number, vocabSize: number, seqLen: number, rate: number)
   });
   const flops = estimateFlopsPerToken(model);
   const logits = CPU_LOGIT_COST * vocabSize;
-  const tokensPerSecond = rate / (flops + logits);
   const total = Math.max(1, Math.round(CPU_STEP_TOKENS / seqLen)) * seqLen;
-  return { model, total, tokensPerSecond, evalTokensPerSecond: rate / (flops / 3 + logits), steps: Math.floor((TIME_BUDGET * tokensPerSecond) / total) };
+  return makePlan(model, total, rate / (flops + logits), rate / (flops / 3 + logits), false);
+}
+
+/**
+ * The estimate corrected by this machine's timings: a timed model's own figures; another
+ * model's estimate scaled by how far the nearest timed model (the deeper on a tie) was off.
+ */
+function timedPlan(estimate: CpuPlan, timings: ReadonlyMap<number, StepTiming>, estimateAt: (depth: number) => CpuPlan): CpuPlan {
+  const measured = (plan: CpuPlan, t: StepTiming): CpuPlan => ({
+    ...makePlan(plan.model, plan.total, plan.total / t.stepSeconds, t.evalTokensPerSecond, true),
+    steps: Math.floor(TIME_BUDGET / t.stepSeconds),
+  });
+  const depth = estimate.model.nLayer;
+  const own = timings.get(depth);
+  if (own) return measured(estimate, own);
+  const nearest = [...timings.keys()].sort((a, b) => Math.abs(a - depth) - Math.abs(b - depth) || b - a)[0];
+  if (nearest === undefined) return estimate;
+  const guessed = estimateAt(nearest);
+  const seen = measured(guessed, timings.get(nearest)!);
+  return makePlan(
+    estimate.model,
+    estimate.total,
+    (estimate.tokensPerSecond * seen.tokensPerSecond) / guessed.tokensPerSecond,
+    (estimate.evalTokensPerSecond * seen.evalTokensPerSecond) / guessed.evalTokensPerSecond,
+    false,
+  );
 }
 
 /**
  * Sizes for one experiment on the machine a doctor report describes (see the file comment).
  * `autoresearch init` writes `config` into train/config.ts (on a CPU); MAX_SEQ_LEN,
- * EVAL_TOKENS and VOCAB_SIZE are for `autoresearch prepare`.
+ * EVAL_TOKENS and VOCAB_SIZE are for `autoresearch prepare`. On a CPU without
+ * `report.cpuTimings` this is the matmul-rate estimate; recommendTimed() times steps.
  */
 export function recommendConfig(report: RecommendInput, overrides: RecommendOverrides = {}): Recommendation {
   const latest = report.prepared?.[0];
@@ -212,6 +259,41 @@ export function recommendConfig(report: RecommendInput, overrides: RecommendOver
   return rec;
 }
 
+/**
+ * recommendConfig with the CPU model chosen by timing real training steps here: times the
+ * model the estimate picks, corrects the other depths' estimates by it, and repeats until
+ * the model chosen is a timed one (each round times a new depth, so at most seven rounds).
+ * On a GPU, or without a matmul measurement, the same as recommendConfig.
+ * @param timer timeCpuStep (lib/step-timer.ts) for this machine.
+ * @param progress called with a line before and after each timing (they take seconds).
+ */
+export async function recommendTimed(
+  report: RecommendInput,
+  overrides: RecommendOverrides,
+  timer: StepTimer,
+  progress?: (line: string) => void,
+): Promise<Recommendation> {
+  const timings = new Map(report.cpuTimings ?? []);
+  for (;;) {
+    const rec = recommendConfig({ ...report, cpuTimings: timings }, overrides);
+    const { DEPTH, ASPECT_RATIO, HEAD_DIM, WINDOW_PATTERN, DEVICE_BATCH_SIZE, TOTAL_BATCH_SIZE } = rec.config;
+    if (rec.device !== 'cpu' || rec.estimate === null || timings.has(DEPTH)) return rec;
+    const model = modelConfigFromDepth({
+      depth: DEPTH,
+      aspectRatio: ASPECT_RATIO,
+      headDim: HEAD_DIM,
+      vocabSize: rec.VOCAB_SIZE,
+      sequenceLen: rec.MAX_SEQ_LEN,
+      windowPattern: WINDOW_PATTERN,
+    });
+    progress?.(`timing DEPTH ${DEPTH} (width ${model.nEmbd}) on ${TOTAL_BATCH_SIZE / rec.MAX_SEQ_LEN} rows of ${rec.MAX_SEQ_LEN}...`);
+    const timing = await timer(model, DEVICE_BATCH_SIZE, TOTAL_BATCH_SIZE);
+    timings.set(DEPTH, timing);
+    const steps = Math.floor(TIME_BUDGET / timing.stepSeconds);
+    progress?.(`  ${Math.round(timing.stepSeconds * 1000)} ms a step: ~${steps} steps in ${TIME_BUDGET} s (${steps >= TARGET_STEPS ? 'enough' : 'too few'})`);
+  }
+}
+
 function forCpu(report: RecommendInput, fixedVocab: number | undefined, overrides: RecommendOverrides, notes: string[]): Recommendation {
   const gflops = report.matmulGflops;
   const seqLen = overrides.maxSeqLen ?? (gflops !== null && gflops >= 1000 ? 512 : 256);
@@ -224,13 +306,16 @@ function forCpu(report: RecommendInput, fixedVocab: number | undefined, override
   const rate = gflops * 1e9 * CPU_TRAINING_EFFICIENCY;
   const fits = (plan: CpuPlan) => plan.steps >= TARGET_STEPS;
   const vocabSize = fixedVocab ?? CPU_VOCABS.find((v) => fits(cpuPlan(MIN_DEPTH, v, seqLen, rate))) ?? CPU_VOCABS[CPU_VOCABS.length - 1]!;
+  const timings = report.cpuTimings ?? new Map<number, StepTiming>();
+  const estimateAt = (depth: number) => cpuPlan(depth, vocabSize, seqLen, rate);
+  const planAt = (depth: number) => timedPlan(estimateAt(depth), timings, estimateAt);
   let plan: CpuPlan | undefined;
   for (let depth = 8; depth >= MIN_DEPTH && !plan; depth--) {
-    const candidate = cpuPlan(depth, vocabSize, seqLen, rate);
+    const candidate = planAt(depth);
     if (fits(candidate)) plan = candidate;
   }
   if (!plan) {
-    plan = cpuPlan(MIN_DEPTH, vocabSize, seqLen, rate);
+    plan = planAt(MIN_DEPTH);
     const smaller = CPU_VOCABS.find((v) => v < vocabSize && fits(cpuPlan(MIN_DEPTH, v, seqLen, rate)));
     notes.push(
       `DEPTH ${MIN_DEPTH} gets fewer than ${TARGET_STEPS} steps of ${plan.total} tokens here` + (smaller ? `; with --vocab-size ${smaller} it would not` : ''),
@@ -259,6 +344,15 @@ function cpuRecommendation(
   const evalRows = Math.floor((overrides.evalTokens ?? evalTokensRounded) / seqLen);
   let rows = Math.max(1, Math.min(CPU_MAX_ROWS, stepRows, memoryRows, evalRows));
   while (stepRows % rows !== 0) rows--;
+  const timed = [...(report.cpuTimings ?? [])]
+    .sort(([a], [b]) => b - a)
+    .map(([depth, t]) => ({
+      depth,
+      modelDim: modelConfigFromDepth({ depth, aspectRatio: CPU_ASPECT_RATIO, headDim: 64, vocabSize: model.vocabSize, sequenceLen: seqLen, windowPattern: REFERENCE_WINDOW_PATTERN }).nEmbd,
+      stepMs: Math.round(t.stepSeconds * 1000),
+      steps: Math.floor(TIME_BUDGET / t.stepSeconds),
+    }));
+  const stepsOf = `steps of ${total} tokens in ${TIME_BUDGET} s`;
   return {
     device: 'cpu',
     MAX_SEQ_LEN: seqLen,
@@ -280,11 +374,15 @@ function cpuRecommendation(
           tokensPerSecond: Math.round(plan.tokensPerSecond),
           steps: plan.steps,
           evalSeconds: Math.round((10 * evalTokensRounded) / plan.evalTokensPerSecond) / 10,
+          timed: plan.timed,
         }
       : null,
-    rule:
-      `CPU at ${gflops ?? '?'} GFLOP/s matmul: the deepest model predicted to take >= ${TARGET_STEPS} steps of ${total} tokens ` +
-      `in ${TIME_BUDGET} s, a token costing (6 x params + attention + ${CPU_LOGIT_COST} x vocab) / ${CPU_TRAINING_EFFICIENCY * 100}% of that rate`,
+    timed,
+    rule: plan.timed
+      ? `CPU: the deepest model that takes >= ${TARGET_STEPS} ${stepsOf} by timing its training steps here ` +
+        `(${timed.map((t) => `DEPTH ${t.depth}: ${t.stepMs} ms a step`).join(', ')}; first guess from the ${gflops} GFLOP/s matmul rate)`
+      : `CPU at ${gflops ?? '?'} GFLOP/s matmul: the deepest model predicted to take >= ${TARGET_STEPS} ${stepsOf}, ` +
+        `a token costing (6 x params + attention + ${CPU_LOGIT_COST} x vocab) / ${CPU_TRAINING_EFFICIENCY * 100}% of that rate`,
     notes,
   };
 }
@@ -321,8 +419,10 @@ function forGpu(report: RecommendInput, vocabSize: number, overrides: RecommendO
           tokensPerSecond: Math.round(rate / flops),
           steps: Math.floor((TIME_BUDGET * rate) / flops / total),
           evalSeconds: Math.round((10 * evalTokens * flops) / 3 / rate) / 10,
+          timed: false,
         }
       : null,
+    timed: [],
     rule: `GPU with ${memory} GiB: the reference defaults (DEPTH 8, TOTAL_BATCH_SIZE 2^19 at 80 GiB) scaled by memory`,
     notes,
   };

@@ -3,15 +3,21 @@ import type { CommandModule } from 'yargs';
 
 import { doctor, formatDoctor } from '../doctor';
 
-export const doctorCommand: CommandModule<object, { json: boolean; 'cache-dir'?: string }> = {
+export const doctorCommand: CommandModule<object, { json: boolean; quick: boolean; 'cache-dir'?: string }> = {
   command: 'doctor',
   describe: 'Check the set-up (addon, libtorch, BLAS, threads, GPU, prepared data) and recommend sizes for this machine',
   builder: (y) =>
     y
       .option('cache-dir', { type: 'string', describe: 'where prepared data lives (default: AUTORESEARCH_CACHE_DIR or ~/.cache/autoresearch)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+      .option('quick', {
+        type: 'boolean',
+        default: false,
+        describe: 'size the CPU model from the matmul rate alone, without timing training steps (~10 s)',
+      }),
   handler: async (argv) => {
-    const report = await doctor({ cacheDir: argv['cache-dir'] });
+    // Timing takes seconds: progress on stderr (stdout stays the report, JSON or not).
+    const report = await doctor({ cacheDir: argv['cache-dir'], timeSteps: !argv.quick, progress: (line) => process.stderr.write(line + '\n') });
     process.stdout.write((argv.json ? JSON.stringify(report, null, 2) : formatDoctor(report)) + '\n');
     if (!report.ok) process.exitCode = 1;
   },

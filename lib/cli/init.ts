@@ -13,7 +13,13 @@ export const initCommand: CommandModule<object, { dir: string; force: boolean; d
       .option('dataset', { type: 'string', describe: 'fit the batch to this prepared dataset' })
       .option('cache-dir', { type: 'string' }),
   handler: async (argv) => {
-    const result = await init({ dir: argv.dir, force: argv.force, dataset: argv.dataset, cacheDir: argv['cache-dir'] });
+    const result = await init({
+      dir: argv.dir,
+      force: argv.force,
+      dataset: argv.dataset,
+      cacheDir: argv['cache-dir'],
+      progress: (line) => process.stderr.write(line + '\n'),
+    });
     const changes = Object.entries(result.scaled).map(([k, v]) => `${k} = ${String(v)}`);
     process.stdout.write(
       `wrote ${result.files.join(' and ')} for ${result.machine}` +

@@ -209,7 +209,7 @@ describe('generate', () => {
 });
 
 describe('autoresearch doctor', () => {
-  test('--json lists the prepared dataset and recommends positive sizes', () => {
+  test('--json lists the prepared dataset and recommends sizes chosen by timing training steps here', () => {
     const run = cli(['doctor', '--json', '--cache-dir', cache]);
     const report = JSON.parse(run.stdout) as DoctorReport;
     expect(report.cacheDir).toBe(path.resolve(cache));
@@ -233,14 +233,21 @@ describe('autoresearch doctor', () => {
       expect(Number.isInteger(value) && value > 0).toBe(true);
     }
     expect(rec.config.TOTAL_BATCH_SIZE % (rec.config.DEVICE_BATCH_SIZE * rec.MAX_SEQ_LEN)).toBe(0);
-    expect(rec.estimate!.steps).toBeGreaterThan(0);
-  });
+    // The model chosen was timed here, and its timing is the estimate shown.
+    expect(rec.estimate).toMatchObject({ timed: true });
+    const chosen = rec.timed.find((t) => t.depth === rec.config.DEPTH)!;
+    expect(chosen.stepMs).toBeGreaterThan(0);
+    expect(rec.estimate!.steps).toBe(chosen.steps);
+    expect(run.stderr).toMatch(new RegExp(`timing DEPTH ${rec.config.DEPTH} \\(width ${rec.modelDim}\\) on \\d+ rows of ${rec.MAX_SEQ_LEN}\\.\\.\\.\n\\s+${chosen.stepMs} ms a step`));
+  }, 120_000);
 
   test('with nothing prepared, the problem and its fix', () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-empty-'));
     try {
-      const run = cli(['doctor', '--cache-dir', empty]);
+      const run = cli(['doctor', '--quick', '--cache-dir', empty]);
       expect(run.status).toBe(1);
+      expect(run.stdout).toMatch(/steps in 300 s, eval ~[\d.]+ s \(estimated from the matmul rate\)/);
+      expect(run.stderr).not.toMatch(/timing DEPTH/);
       expect(run.stdout).toMatch(/problem: no prepared data in .*\n\s+fix: autoresearch prepare/);
       expect(run.stdout).toMatch(/recommended for this machine \(cpu\):\n\s+prepare\s+--seq-len \d+/);
     } finally {

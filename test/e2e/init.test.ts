@@ -60,7 +60,7 @@ test('on a GPU the reference values stay', async () => {
 test('existing files are not overwritten without force', async () => {
   await expect(init({ dir, cacheDir: cache, gpu: false })).rejects.toThrow(ConfigError);
   await expect(init({ dir, cacheDir: cache, gpu: false })).rejects.toThrow(/already exists: pass --force/);
-  await expect(init({ dir, cacheDir: cache, gpu: false, force: true })).resolves.toBeDefined();
+  await expect(init({ dir, cacheDir: cache, gpu: false, force: true, matmulGflops: 230 })).resolves.toBeDefined();
 });
 
 test('checkConfig reports a broken config with its cause', async () => {
@@ -70,3 +70,23 @@ test('checkConfig reports a broken config with its cause', async () => {
   expect(check.ok).toBe(false);
   expect(check.message).toMatch(/DEPTH must be a positive integer \(got -4\)/);
 }, 60_000);
+
+test('without a given rate, the model is chosen by timing its training steps on this machine', async () => {
+  const timedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-init-timed-'));
+  try {
+    const lines: string[] = [];
+    const result = await init({ dir: timedDir, cacheDir: cache, gpu: false, progress: (line) => lines.push(line) });
+    const knobs = parseKnobs(fs.readFileSync(path.join(timedDir, 'train', 'config.ts'), 'utf8'));
+    // The depth written is one that was timed and found to make its steps.
+    const timing = new RegExp(`timing DEPTH ${String(knobs.DEPTH)} \\(width \\d+\\) on 32 rows of 128\\.\\.\\.\\n\\s+\\d+ ms a step: ~(\\d+) steps in 300 s \\(enough\\)`);
+    const match = timing.exec(lines.join('\n'));
+    expect(match).not.toBeNull();
+    expect(Number(match![1])).toBeGreaterThanOrEqual(400);
+    expect(result.rule).toMatch(new RegExp(`by timing its training steps here \\(.*DEPTH ${String(knobs.DEPTH)}: \\d+ ms a step`));
+    expect(knobs).toMatchObject({ DEVICE_BATCH_SIZE: 16, TOTAL_BATCH_SIZE: 4096 });
+    const check = await checkConfig({ configPath: path.join(timedDir, 'train', 'config.ts'), cacheDir: cache });
+    expect(check).toEqual({ ok: true, message: 'config ok' });
+  } finally {
+    fs.rmSync(timedDir, { recursive: true, force: true });
+  }
+}, 120_000);

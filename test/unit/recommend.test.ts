@@ -7,7 +7,9 @@ import {
   estimateFlopsPerToken,
   modelConfigFromDepth,
   recommendConfig,
+  recommendTimed,
   type RecommendInput,
+  type StepTimer,
 } from '../../lib';
 
 const cpu = (matmulGflops: number | null, extra: Partial<RecommendInput> = {}): RecommendInput => ({
@@ -93,5 +95,59 @@ describe('recommendConfig', () => {
       expect(rec.config.DEVICE_BATCH_SIZE).toBeLessThanOrEqual(128);
       expect(rec.config.TOTAL_BATCH_SIZE % (rec.config.DEVICE_BATCH_SIZE * rec.MAX_SEQ_LEN)).toBe(0);
     }
+  });
+});
+
+describe('recommendTimed', () => {
+  /** A machine whose steps cost `slowdown` times what the matmul-rate estimate says at 230 GFLOP/s. */
+  function machine(slowdown: (depth: number) => number) {
+    const timed: number[] = [];
+    const timer: StepTimer = async (model, rows, totalTokens) => {
+      timed.push(model.nLayer);
+      expect(totalTokens % (rows * model.sequenceLen)).toBe(0);
+      const steps = budgetSteps(230, model.nLayer, model.vocabSize, model.sequenceLen) / slowdown(model.nLayer);
+      return { stepSeconds: 300 / steps, evalTokensPerSecond: 20000 / slowdown(model.nLayer) };
+    };
+    return { timer, timed };
+  }
+
+  test('a CPU slower than its matmul rate says: the guess is timed, found too slow, and a smaller model timed and chosen', async () => {
+    const guess = recommendConfig(cpu(230), { vocabSize: 8192 }).config.DEPTH;
+    const { timer, timed } = machine(() => 1.6);
+    const lines: string[] = [];
+    const rec = await recommendTimed(cpu(230), { vocabSize: 8192 }, timer, (line) => lines.push(line));
+    expect(timed[0]).toBe(guess);
+    expect(rec.config.DEPTH).toBeLessThan(guess);
+    expect(timed).toContain(rec.config.DEPTH); // the model chosen was timed
+    expect(new Set(timed).size).toBe(timed.length); // no depth twice
+    expect(rec.estimate).toMatchObject({ timed: true });
+    const chosen = rec.timed.find((t) => t.depth === rec.config.DEPTH)!;
+    expect(chosen.steps).toBeGreaterThanOrEqual(TARGET_STEPS);
+    expect(rec.estimate!.steps).toBe(chosen.steps);
+    expect(rec.timed.find((t) => t.depth === guess)!.steps).toBeLessThan(TARGET_STEPS);
+    expect(rec.rule).toMatch(/by timing its training steps here \(DEPTH \d+: \d+ ms a step/);
+    expect(lines.join('\n')).toMatch(/timing DEPTH \d+ \(width \d+\) on 16 rows of 256\.\.\.\n {2}\d+ ms a step: ~\d+ steps in 300 s \(too few\)/);
+  });
+
+  test('a CPU faster than its matmul rate says gets a deeper model than the guess; an accurate one keeps the guess after one timing', async () => {
+    const guess = recommendConfig(cpu(230), { vocabSize: 8192 }).config.DEPTH;
+    const fast = machine(() => 0.4);
+    const rec = await recommendTimed(cpu(230), { vocabSize: 8192 }, fast.timer);
+    expect(rec.config.DEPTH).toBeGreaterThan(guess);
+    expect(fast.timed).toContain(rec.config.DEPTH);
+    const exact = machine(() => 1);
+    expect((await recommendTimed(cpu(230), { vocabSize: 8192 }, exact.timer)).config.DEPTH).toBe(guess);
+    expect(exact.timed).toEqual([guess]);
+  });
+
+  test('too slow even for DEPTH 2: DEPTH 2 with its timing and the note; GPUs are not timed', async () => {
+    const { timer, timed } = machine(() => 100);
+    const rec = await recommendTimed(cpu(230), { vocabSize: 8192 }, timer);
+    expect(rec.config.DEPTH).toBe(2);
+    expect(timed).toContain(2);
+    expect(rec.notes.join('\n')).toMatch(/fewer than 400 steps/);
+    const gpuTimer = machine(() => 1);
+    expect((await recommendTimed(gpu(80), {}, gpuTimer.timer)).config.DEPTH).toBe(8);
+    expect(gpuTimer.timed).toEqual([]);
   });
 });

@@ -1,0 +1,74 @@
+// Times real training steps and evaluation batches of a model on this machine. `doctor` and
+// `init` size the CPU model by these timings (lib/recommend.ts): the matmul rate alone
+// mispredicts a step by up to ~1.6x between CPUs (an AVX-512 machine measured 1.4x the
+// 1024^3 rate of another and trained at its speed), because a small model's step is mostly
+// matmuls with K = 128-256 and elementwise work.
+import type { TokenBatch } from './batch';
+import { GPT } from './gpt';
+import type { ModelConfig } from './model-config';
+
+/** What a model costs here: one optimizer step and one evaluation micro-batch. */
+export interface StepTiming {
+  /** Seconds of one optimizer step (forward, backward and MuonAdamW over all micro-batches). */
+  stepSeconds: number;
+  /** Tokens per second of the evaluation (forward and the bits-per-byte sums, one micro-batch at a time). */
+  evalTokensPerSecond: number;
+}
+
+/** Times a model of `config` with micro-batches of `rows` rows and `totalTokens` tokens a step. */
+export type StepTimer = (config: ModelConfig, rows: number, totalTokens: number) => Promise<StepTiming>;
+
+/** Steps timed after the first (which pays for first-touch memory); the median counts. */
+const TIMED_STEPS = 3;
+
+/** A batch of pseudo-random token ids (a linear congruential generator: the same every time). */
+export function randomBatch(batchSize: number, seqLen: number, vocabSize: number, seed: number): TokenBatch {
+  let s = seed;
+  const next = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s % vocabSize;
+  };
+  const inputs = Int32Array.from({ length: batchSize * seqLen }, next);
+  const targets = Int32Array.from({ length: batchSize * seqLen }, next);
+  return { inputs, targets, batchSize, seqLen };
+}
+
+/**
+ * Times optimizer steps, each over its list of micro-batches, with fixed schedule values;
+ * returns the milliseconds of the steps after the first `warmup`, sorted.
+ */
+export function timeTrainingSteps(model: GPT, steps: TokenBatch[][], warmup: number): number[] {
+  using optimizer = model.createOptimizer();
+  const settings = { lrMultiplier: 1, muonMomentum: 0.95, muonWeightDecay: 0.2 };
+  const times: number[] = [];
+  steps.forEach((microBatches, i) => {
+    const start = performance.now();
+    model.trainStep(microBatches, optimizer, settings);
+    model.synchronize();
+    if (i >= warmup) times.push(performance.now() - start);
+  });
+  return times.sort((a, b) => a - b);
+}
+
+/** The middle element of a sorted list. */
+export const median = (sorted: readonly number[]): number => sorted[Math.floor(sorted.length / 2)]!;
+
+/**
+ * The StepTimer of this machine's CPU: builds the model, runs one step and then
+ * TIMED_STEPS more on random tokens (the median counts), then two evaluation batches (the
+ * second counts). About (TIMED_STEPS + 1) steps' time: ~2 s at DEPTH 4, width 128.
+ */
+export const timeCpuStep: StepTimer = async (config, rows, totalTokens) => {
+  const T = config.sequenceLen;
+  const micro = Math.max(1, Math.round(totalTokens / (rows * T)));
+  using model = GPT.create(config, { device: 'cpu', seed: 0 });
+  const batch = (i: number) => randomBatch(rows, T, config.vocabSize, i + 1);
+  const steps = Array.from({ length: 1 + TIMED_STEPS }, (_, s) => Array.from({ length: micro }, (_, m) => batch(s * micro + m)));
+  const stepMs = median(timeTrainingSteps(model, steps, 1));
+  const tokenBytes = new Int32Array(config.vocabSize).fill(1);
+  const evalBatch = batch(0);
+  await model.bpbSums(evalBatch, tokenBytes);
+  const start = performance.now();
+  await model.bpbSums(evalBatch, tokenBytes);
+  return { stepSeconds: stepMs / 1000, evalTokensPerSecond: (rows * T) / ((performance.now() - start) / 1000) };
+};
