@@ -10,7 +10,7 @@ function positiveInt(name: string): number | undefined {
 }
 
 // Read natively: AUTORESEARCH_SYSTEM_MALLOC=1 keeps glibc's default of returning freed
-// memory to the OS (see native/allocator.h). OMP_WAIT_POLICY defaults to PASSIVE (lib/native/load.ts).
+// memory to the OS (see native/allocator.h). OMP_WAIT_POLICY is chosen for the BLAS (lib/native/blas-threading.ts).
 export const env = {
   /** AUTORESEARCH_CACHE_DIR: where prepared data lives (default ~/.cache/autoresearch). */
   cacheDir: (): string | undefined => process.env.AUTORESEARCH_CACHE_DIR || undefined,

@@ -37,6 +37,11 @@ export interface ValBpbOptions {
   tokenBytes?: Int32Array;
   /** Called after each batch with the batches done and the total. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Evaluate on the calling thread (blocking it) instead of the thread pool: what a training
+   * process does, so that its OpenMP work stays on one thread (GPT.bpbSumsSync).
+   */
+  onThisThread?: boolean;
 }
 
 export interface ValBpbResult extends BpbResult {
@@ -167,7 +172,7 @@ export async function evaluateValBpb(model: GPT, options: ValBpbOptions): Promis
     }
   }
   return {
-    ...(await evaluateBpb(model, batches(), tokenBytes)),
+    ...(await evaluateBpb(options.onThisThread ? { bpbSums: async (b, t) => model.bpbSumsSync(b, t) } : model, batches(), tokenBytes)),
     steps,
     batchSize,
     maxSeqLen: meta.maxSeqLen,

@@ -106,6 +106,14 @@ export class GPT implements Disposable {
     return this.#handle().bpbSums(batch.inputs, batch.targets, batch.batchSize, batch.seqLen, tokenBytes);
   }
 
+  /**
+   * bpbSums on the calling thread, blocking it. A process that trains on the CPU evaluates
+   * this way: its OpenMP work then stays on one thread (see measureMatmulFlopsSync).
+   */
+  bpbSumsSync(batch: TokenBatch, tokenBytes: Int32Array): NativeBpbSums {
+    return this.#handle().bpbSums(batch.inputs, batch.targets, batch.batchSize, batch.seqLen, tokenBytes, true);
+  }
+
   /** val_bpb over the given batches. */
   async evaluateBpb(batches: Iterable<TokenBatch> | AsyncIterable<TokenBatch>, tokenBytes: Int32Array): Promise<BpbResult> {
     return evaluateBpb(this, batches, tokenBytes);

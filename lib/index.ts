@@ -21,7 +21,7 @@ export {
 } from './data/loader';
 export { bitsPerByte, evaluateBpb, type BpbResult, type BpbSource } from './bpb';
 export { readHeader as readCheckpointHeader, type CheckpointHeader } from './checkpoint';
-export { getThreads, manualSeed, measureMatmulFlops, runtimeInfo, setThreads, type RuntimeInfo } from './runtime';
+export { getThreads, manualSeed, measureMatmulFlops, measureMatmulFlopsSync, runtimeInfo, setThreads, type RuntimeInfo } from './runtime';
 export {
   SANITY_TEXT,
   SPECIAL_TOKENS,
@@ -55,7 +55,7 @@ export {
   type RecommendInput,
   type RecommendOverrides,
 } from './recommend';
-export { randomBatch, timeCpuStep, timeTrainingSteps, type StepTimer, type StepTiming } from './step-timer';
+export { cpuTimer, randomBatch, timeTrainingSteps, type StepTimer, type StepTiming } from './step-timer';
 export {
   EVAL_BATCH_TOKENS,
   checkModelAgainstData,

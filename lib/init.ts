@@ -15,8 +15,8 @@ import { setKnob } from './loop/agents/knobs';
 import type { KnobValue } from './loop/agents/types';
 import { packageRoot } from './native/load';
 import { recommendConfig, recommendTimed } from './recommend';
-import { measureMatmulFlops, runtimeInfo } from './runtime';
-import { timeCpuStep } from './step-timer';
+import { measureMatmulFlopsSync, runtimeInfo } from './runtime';
+import { cpuTimer } from './step-timer';
 
 export interface InitOptions {
   /** Target directory (created if missing). */
@@ -59,7 +59,7 @@ async function preparedFor(options: InitOptions): Promise<PreparedMeta | null> {
 /** The train/config.ts knobs recommendConfig gives this CPU (the ones doctor prints). */
 async function cpuSizes(options: InitOptions): Promise<{ knobs: Record<string, KnobValue>; rule: string }> {
   const meta = await preparedFor(options);
-  const gflops = options.matmulGflops ?? Math.round((await measureMatmulFlops(1024, 5, 'cpu')) / 1e9);
+  const gflops = options.matmulGflops ?? Math.round(measureMatmulFlopsSync(1024, 5, 'cpu') / 1e9);
   const report = {
     addon: { cudaAvailable: false },
     matmulGflops: gflops,
@@ -70,7 +70,7 @@ async function cpuSizes(options: InitOptions): Promise<{ knobs: Record<string, K
   const overrides = meta ? { vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen, evalTokens: meta.evalTokens } : { maxSeqLen: 256 };
   const rec =
     options.matmulGflops === undefined
-      ? await recommendTimed(report, overrides, timeCpuStep, options.progress)
+      ? await recommendTimed(report, overrides, cpuTimer, options.progress)
       : recommendConfig(report, overrides);
   return { knobs: { ...rec.config }, rule: rec.rule };
 }

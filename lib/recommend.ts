@@ -210,10 +210,12 @@ function cpuPlan(depth: number, vocabSize: number, seqLen: number, rate: number)
  * model's estimate scaled by how far the nearest timed model (the deeper on a tie) was off.
  */
 function timedPlan(estimate: CpuPlan, timings: ReadonlyMap<number, StepTiming>, estimateAt: (depth: number) => CpuPlan): CpuPlan {
-  const measured = (plan: CpuPlan, t: StepTiming): CpuPlan => ({
-    ...makePlan(plan.model, plan.total, plan.total / t.stepSeconds, t.evalTokensPerSecond, true),
-    steps: Math.floor(TIME_BUDGET / t.stepSeconds),
-  });
+  // Without a timed evaluation, the evaluation estimate is corrected as the step was.
+  const measured = (plan: CpuPlan, t: StepTiming): CpuPlan => {
+    const tokensPerSecond = plan.total / t.stepSeconds;
+    const evalRate = t.evalTokensPerSecond ?? (plan.evalTokensPerSecond * tokensPerSecond) / plan.tokensPerSecond;
+    return { ...makePlan(plan.model, plan.total, tokensPerSecond, evalRate, true), steps: Math.floor(TIME_BUDGET / t.stepSeconds) };
+  };
   const depth = estimate.model.nLayer;
   const own = timings.get(depth);
   if (own) return measured(estimate, own);
@@ -262,9 +264,10 @@ export function recommendConfig(report: RecommendInput, overrides: RecommendOver
 /**
  * recommendConfig with the CPU model chosen by timing real training steps here: times the
  * model the estimate picks, corrects the other depths' estimates by it, and repeats until
- * the model chosen is a timed one (each round times a new depth, so at most seven rounds).
- * On a GPU, or without a matmul measurement, the same as recommendConfig.
- * @param timer timeCpuStep (lib/step-timer.ts) for this machine.
+ * the model chosen is a timed one (each round times a new depth, so at most seven rounds);
+ * then times the chosen model's evaluation (for EVAL_TOKENS). On a GPU, or without a matmul
+ * measurement, the same as recommendConfig.
+ * @param timer cpuTimer (lib/step-timer.ts) for this machine.
  * @param progress called with a line before and after each timing (they take seconds).
  */
 export async function recommendTimed(
@@ -277,7 +280,7 @@ export async function recommendTimed(
   for (;;) {
     const rec = recommendConfig({ ...report, cpuTimings: timings }, overrides);
     const { DEPTH, ASPECT_RATIO, HEAD_DIM, WINDOW_PATTERN, DEVICE_BATCH_SIZE, TOTAL_BATCH_SIZE } = rec.config;
-    if (rec.device !== 'cpu' || rec.estimate === null || timings.has(DEPTH)) return rec;
+    if (rec.device !== 'cpu' || rec.estimate === null) return rec;
     const model = modelConfigFromDepth({
       depth: DEPTH,
       aspectRatio: ASPECT_RATIO,
@@ -286,11 +289,18 @@ export async function recommendTimed(
       sequenceLen: rec.MAX_SEQ_LEN,
       windowPattern: WINDOW_PATTERN,
     });
+    const timed = timings.get(DEPTH);
+    if (timed?.evalTokensPerSecond !== undefined) return rec;
+    if (timed) {
+      // The choice is made: time its evaluation (for EVAL_TOKENS).
+      timings.set(DEPTH, { ...timed, evalTokensPerSecond: await timer.evaluation(model, DEVICE_BATCH_SIZE) });
+      continue;
+    }
     progress?.(`timing DEPTH ${DEPTH} (width ${model.nEmbd}) on ${TOTAL_BATCH_SIZE / rec.MAX_SEQ_LEN} rows of ${rec.MAX_SEQ_LEN}...`);
-    const timing = await timer(model, DEVICE_BATCH_SIZE, TOTAL_BATCH_SIZE);
-    timings.set(DEPTH, timing);
-    const steps = Math.floor(TIME_BUDGET / timing.stepSeconds);
-    progress?.(`  ${Math.round(timing.stepSeconds * 1000)} ms a step: ~${steps} steps in ${TIME_BUDGET} s (${steps >= TARGET_STEPS ? 'enough' : 'too few'})`);
+    const stepSeconds = await timer.step(model, DEVICE_BATCH_SIZE, TOTAL_BATCH_SIZE);
+    timings.set(DEPTH, { stepSeconds });
+    const steps = Math.floor(TIME_BUDGET / stepSeconds);
+    progress?.(`  ${Math.round(stepSeconds * 1000)} ms a step: ~${steps} steps in ${TIME_BUDGET} s (${steps >= TARGET_STEPS ? 'enough' : 'too few'})`);
   }
 }
 

@@ -1,17 +1,29 @@
 // Process-wide native facts and settings: build, threads, BLAS, devices, seed, matmul speed.
 import type { NativeBuildInfo, NativeRuntimeInfo } from './native/addon';
-import { addon, loadAddon } from './native/load';
+import { loadedBlasThreading, type BlasThreading } from './native/blas-threading';
+import { addon, loadAddon, loadedOmpWaitPolicy } from './native/load';
 
 export interface RuntimeInfo extends NativeRuntimeInfo {
   build: NativeBuildInfo;
   /** The .node file in use. */
   binary: string;
+  /** How the loaded OpenBLAS runs its threads: with libtorch's OpenMP ones, its own, or not OpenBLAS. */
+  blasThreading: BlasThreading;
+  /** OMP_WAIT_POLICY when libtorch was loaded ('default': libgomp's, spin briefly then sleep). */
+  ompWaitPolicy: string;
 }
 
 /** What the addon was built against and what it sees at run time. */
 export function runtimeInfo(): RuntimeInfo {
   const native = addon();
-  return { ...native.runtimeInfo(), build: native.buildInfo(), binary: loadAddon().binary };
+  const info = native.runtimeInfo();
+  return {
+    ...info,
+    build: native.buildInfo(),
+    binary: loadAddon().binary,
+    blasThreading: loadedBlasThreading(info.blas),
+    ompWaitPolicy: loadedOmpWaitPolicy(),
+  };
 }
 
 /** Intra-op threads for all native work (default: the machine's cores, or AUTORESEARCH_THREADS). */
@@ -31,4 +43,14 @@ export function manualSeed(seed: number): void {
 /** Measured fp32 matmul throughput (FLOP/s) of an n x n x n product, best of `repeats`. */
 export function measureMatmulFlops(n = 1024, repeats = 5, device = 'auto'): Promise<number> {
   return addon().measureMatmulFlops(n, repeats, device);
+}
+
+/**
+ * measureMatmulFlops on the calling thread, blocking it (~70 ms at 1024, 8 repeats on 2
+ * cores). A process that trains on the CPU should probe this way: OpenMP work on a second
+ * thread (the thread pool the Promise version runs on) makes libgomp shorten every idle
+ * thread's spin from then on, which slowed each later training step ~15% on 2 cores.
+ */
+export function measureMatmulFlopsSync(n = 1024, repeats = 5, device = 'auto'): number {
+  return addon().measureMatmulFlopsSync(n, repeats, device);
 }

@@ -7,16 +7,21 @@ import type { TokenBatch } from './batch';
 import { GPT } from './gpt';
 import type { ModelConfig } from './model-config';
 
-/** What a model costs here: one optimizer step and one evaluation micro-batch. */
+/** What a model costs here. */
 export interface StepTiming {
   /** Seconds of one optimizer step (forward, backward and MuonAdamW over all micro-batches). */
   stepSeconds: number;
-  /** Tokens per second of the evaluation (forward and the bits-per-byte sums, one micro-batch at a time). */
-  evalTokensPerSecond: number;
+  /** Evaluation tokens per second (forward and bits-per-byte sums, a micro-batch at a time), if timed. */
+  evalTokensPerSecond?: number;
 }
 
-/** Times a model of `config` with micro-batches of `rows` rows and `totalTokens` tokens a step. */
-export type StepTimer = (config: ModelConfig, rows: number, totalTokens: number) => Promise<StepTiming>;
+/** Times models on this machine: training steps, and the evaluation. */
+export interface StepTimer {
+  /** Seconds of one optimizer step of `totalTokens` tokens in micro-batches of `rows` rows. */
+  step(config: ModelConfig, rows: number, totalTokens: number): Promise<number>;
+  /** Evaluation tokens per second in micro-batches of `rows` rows. */
+  evaluation(config: ModelConfig, rows: number): Promise<number>;
+}
 
 /** Steps timed after the first (which pays for first-touch memory); the median counts. */
 const TIMED_STEPS = 3;
@@ -54,21 +59,28 @@ export function timeTrainingSteps(model: GPT, steps: TokenBatch[][], warmup: num
 export const median = (sorted: readonly number[]): number => sorted[Math.floor(sorted.length / 2)]!;
 
 /**
- * The StepTimer of this machine's CPU: builds the model, runs one step and then
- * TIMED_STEPS more on random tokens (the median counts), then two evaluation batches (the
- * second counts). About (TIMED_STEPS + 1) steps' time: ~2 s at DEPTH 4, width 128.
+ * The StepTimer of this machine's CPU, on random tokens, all on this thread as in a run
+ * (OpenMP work on a second thread would slow every later step: see measureMatmulFlopsSync).
+ * A step: one, then the median of TIMED_STEPS more (~2 s at DEPTH 4, width 128). The
+ * evaluation: two batches, the second counts.
  */
-export const timeCpuStep: StepTimer = async (config, rows, totalTokens) => {
-  const T = config.sequenceLen;
-  const micro = Math.max(1, Math.round(totalTokens / (rows * T)));
-  using model = GPT.create(config, { device: 'cpu', seed: 0 });
-  const batch = (i: number) => randomBatch(rows, T, config.vocabSize, i + 1);
-  const steps = Array.from({ length: 1 + TIMED_STEPS }, (_, s) => Array.from({ length: micro }, (_, m) => batch(s * micro + m)));
-  const stepMs = median(timeTrainingSteps(model, steps, 1));
-  const tokenBytes = new Int32Array(config.vocabSize).fill(1);
-  const evalBatch = batch(0);
-  await model.bpbSums(evalBatch, tokenBytes);
-  const start = performance.now();
-  await model.bpbSums(evalBatch, tokenBytes);
-  return { stepSeconds: stepMs / 1000, evalTokensPerSecond: (rows * T) / ((performance.now() - start) / 1000) };
+export const cpuTimer: StepTimer = {
+  async step(config, rows, totalTokens) {
+    const T = config.sequenceLen;
+    const micro = Math.max(1, Math.round(totalTokens / (rows * T)));
+    using model = GPT.create(config, { device: 'cpu', seed: 0 });
+    const steps = Array.from({ length: 1 + TIMED_STEPS }, (_, s) =>
+      Array.from({ length: micro }, (_, m) => randomBatch(rows, T, config.vocabSize, s * micro + m + 1)),
+    );
+    return median(timeTrainingSteps(model, steps, 1)) / 1000;
+  },
+  async evaluation(config, rows) {
+    using model = GPT.create(config, { device: 'cpu', seed: 0 });
+    const batch = randomBatch(rows, config.sequenceLen, config.vocabSize, 1);
+    const tokenBytes = new Int32Array(config.vocabSize).fill(1);
+    model.bpbSumsSync(batch, tokenBytes);
+    const start = performance.now();
+    model.bpbSumsSync(batch, tokenBytes);
+    return (rows * config.sequenceLen) / ((performance.now() - start) / 1000);
+  },
 };

@@ -140,6 +140,13 @@ Napi::Value ModelBinding::BpbSums(const Napi::CallbackInfo& info) {
                             std::to_string(m->config().vocab_size) + ": use the token_bytes of the model's tokenizer");
     }
     if (token_bytes.lt(0).any().item<bool>()) throw InvalidArgument("tokenBytes must not contain negative lengths");
+    // sync: on this (JavaScript) thread, the sums returned rather than a Promise. A training
+    // process evaluates this way: OpenMP work on a pool thread would give libgomp a second
+    // thread team, which shortens every idle thread's spin (slower parallel regions).
+    if (info.Length() > 5 && info[5].ToBoolean().Value()) {
+      torch::NoGradGuard no_grad;
+      return sums_to_js(info.Env(), bpb_sums(m->loss(batch.inputs, batch.targets, true), batch.targets, token_bytes));
+    }
     return AsyncTask<ar::BpbSums>::Start(
         info.Env(),
         [m, batch, token_bytes] {

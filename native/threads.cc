@@ -22,7 +22,7 @@ std::string blas_info() {
     return get();  // already starts with "OpenBLAS <version>"
   }
   if (dlsym(RTLD_DEFAULT, "mkl_get_max_threads")) return "MKL";
-  return "unknown (reference BLAS is slow: install libopenblas0-pthread)";
+  return "unknown (reference BLAS is slow: install libopenblas0-openmp)";
 }
 
 }  // namespace ar

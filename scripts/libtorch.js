@@ -133,7 +133,7 @@ function discover() {
   if (!found) {
     fail(
       'libtorch not found. Fixes:\n' +
-        '  - Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-pthread (or run: npm run setup)\n' +
+        '  - Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-openmp (or run: npm run setup)\n' +
         '  - a libtorch zip: export Torch_DIR=/path/to/libtorch/share/cmake/Torch\n' +
         '  - a CUDA libtorch from pip: pip install torch (found through torch.utils.cmake_prefix_path)',
     );

@@ -84,6 +84,8 @@ export interface NativeModel {
     seqLen: number,
     tokenBytes: Int32Array,
   ): Promise<NativeBpbSums>;
+  /** The same on the calling thread. */
+  bpbSums(inputs: Int32Array, targets: Int32Array, batchSize: number, seqLen: number, tokenBytes: Int32Array, sync: true): NativeBpbSums;
   parameters(): NativeParameterInfo[];
   paramCounts(): NativeParamCounts;
   flopsPerToken(): number;
@@ -268,5 +270,7 @@ export interface NativeAddon {
   getNumThreads(): number;
   manualSeed(seed: number): void;
   measureMatmulFlops(n: number, repeats: number, device?: string): Promise<number>;
+  /** The same on the calling thread (keeps a training process's OpenMP work on one thread). */
+  measureMatmulFlopsSync(n: number, repeats: number, device?: string): number;
   testing: NativeTesting;
 }

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { env } from '../env';
 import { AddonLoadError } from '../errors';
 import type { NativeAddon } from './addon';
+import { chooseOmpWaitPolicy } from './blas-threading';
 
 /** What scripts/libtorch.js records next to each built binary. */
 export interface BuildRecord {
@@ -120,7 +121,7 @@ function preflight(binary: string, record: BuildRecord | null): { problem: strin
     return {
       problem: `${binary} was built against libtorch ${record.libtorchVersion} in ${record.libDir}, which is no longer there`,
       fixes: [
-        'Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-pthread (npm run setup does this)',
+        'Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-openmp (npm run setup does this)',
         'if libtorch moved: export Torch_DIR=/path/to/libtorch/share/cmake/Torch, then ' + REBUILD,
       ],
     };
@@ -139,7 +140,7 @@ function diagnose(message: string, record: BuildRecord | null): string[] {
   if (/lib(torch|c10)[\w.]*\.so[\w.]*: cannot open shared object file/.test(message)) {
     const where = record ? ` (built against libtorch ${record.libtorchVersion} in ${record.libDir})` : '';
     return [
-      `libtorch not found${where}: sudo apt-get install libtorch-dev libopenblas0-pthread, or npm run setup`,
+      `libtorch not found${where}: sudo apt-get install libtorch-dev libopenblas0-openmp, or npm run setup`,
       'a libtorch elsewhere: add its lib/ folder to LD_LIBRARY_PATH, or ' + REBUILD,
     ];
   }
@@ -170,6 +171,12 @@ function checkRecord(addon: NativeAddon, record: BuildRecord | null, binary: str
 }
 
 let loaded: LoadedAddon | null = null;
+let ompWaitPolicy = 'default';
+
+/** OMP_WAIT_POLICY as libgomp read it when the addon was loaded ('default': not set). */
+export function loadedOmpWaitPolicy(): string {
+  return ompWaitPolicy;
+}
 
 /** Loads the addon once per process; throws AddonLoadError with the fixes on failure. */
 export function loadAddon(): LoadedAddon {
@@ -194,10 +201,9 @@ export function loadAddon(): LoadedAddon {
     }
     let addon: NativeAddon;
     try {
-      // OpenMP (libtorch's element-wise ops) and OpenBLAS keep separate thread pools; idle
-      // OpenMP threads that spin steal the cores OpenBLAS needs (measured: a CPU step 1.6x
-      // slower). libgomp reads this once, when libtorch is loaded, i.e. right here.
-      process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+      // How idle OpenMP threads wait depends on the OpenBLAS build (lib/native/blas-threading.ts);
+      // libgomp reads it once, when libtorch is loaded, i.e. right here.
+      ompWaitPolicy = chooseOmpWaitPolicy();
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       addon = require(binary) as NativeAddon;
     } catch (err) {

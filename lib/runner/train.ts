@@ -12,7 +12,7 @@ import { DataLoader } from '../data/loader';
 import { type PreparedMeta, datasetPaths } from '../data/prepared';
 import { evalSteps, evaluateValBpb, preparedTokenBytes } from '../evaluate';
 import { GPT } from '../gpt';
-import { measureMatmulFlops } from '../runtime';
+import { measureMatmulFlopsSync } from '../runtime';
 import type { ExperimentSummary } from './types';
 import type { ResolvedExperiment } from './validate-config';
 
@@ -56,8 +56,9 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
   });
   const onGpu = model.device.device.startsWith('cuda');
   // The CPU's MFU denominator: the best of 8 fp32 1024^2 matmuls (~70 ms; with 3, a burst of
-  // load on a shared machine once halved the figure and doubled the reported MFU).
-  const peakFlops = onGpu ? H100_BF16_PEAK : await measureMatmulFlops(1024, 8, 'cpu');
+  // load on a shared machine once halved the figure and doubled the reported MFU). On this
+  // thread: OpenMP work on another one would slow every later step (runtime.ts).
+  const peakFlops = onGpu ? H100_BF16_PEAK : measureMatmulFlopsSync(1024, 8, 'cpu');
   const flopsPerToken = model.flopsPerToken();
   const counts = model.paramCounts();
   o.print(
@@ -118,7 +119,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
   o.print(`warm-up: ${warmup.toFixed(1)} s in steps 0-${WARMUP_STEPS} (not counted)`);
   o.print(`evaluating val_bpb on ${evalSteps(o.meta, B)} batches of ${B} x ${T} tokens`);
   const evalStart = performance.now();
-  const { bpb } = await evaluateValBpb(model, { meta: o.meta, cacheDir: o.cacheDir, batchSize: B, tokenBytes });
+  const { bpb } = await evaluateValBpb(model, { meta: o.meta, cacheDir: o.cacheDir, batchSize: B, tokenBytes, onThisThread: true });
   o.print(`eval: ${((performance.now() - evalStart) / 1000).toFixed(1)} s`);
   if (o.saveCheckpoint) await model.save(o.saveCheckpoint);
 

@@ -1,5 +1,5 @@
 // The evaluator contract (SPEC §6): val_bpb = sum(loss * [bytes > 0]) / (ln 2 * sum(bytes)).
-import { bitsPerByte, GPT } from '../../lib';
+import { bitsPerByte, evaluateBpb, GPT, measureMatmulFlopsSync } from '../../lib';
 import { addon } from '../../lib/native/load';
 import { randomBatch, tinyConfig } from '../helpers';
 
@@ -40,6 +40,17 @@ test("a model's val_bpb equals the hand computation from its per-token losses", 
   expect(result.bytes).toBe(bytes);
   expect(result.bpb).toBeCloseTo(nats / (Math.LN2 * bytes), 5);
   expect(result.bpb).toBeGreaterThan(0);
+});
+
+test('on the calling thread (bpbSumsSync, onThisThread) the sums are the thread pool\'s', async () => {
+  using model = GPT.create(tinyConfig(), { device: 'cpu', seed: 3 });
+  const tokenBytes = Int32Array.from({ length: 256 }, (_, id) => (id < 4 ? 0 : 1 + (id % 3)));
+  const batch = randomBatch(3, 32, 256, 4);
+  expect(model.bpbSumsSync(batch, tokenBytes)).toEqual(await model.bpbSums(batch, tokenBytes));
+  const sync = await evaluateBpb({ bpbSums: async (b, t) => model.bpbSumsSync(b, t) }, [batch, randomBatch(3, 32, 256, 5)], tokenBytes);
+  expect(sync).toEqual(await model.evaluateBpb([batch, randomBatch(3, 32, 256, 5)], tokenBytes));
+  const flops = measureMatmulFlopsSync(256, 2, 'cpu');
+  expect(Number.isFinite(flops) && flops > 1e6).toBe(true);
 });
 
 // Soft-cap 15 takes the evaluator's fast path (no max pass), 100 the logsumexp one; false: none.

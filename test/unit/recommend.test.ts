@@ -102,18 +102,24 @@ describe('recommendTimed', () => {
   /** A machine whose steps cost `slowdown` times what the matmul-rate estimate says at 230 GFLOP/s. */
   function machine(slowdown: (depth: number) => number) {
     const timed: number[] = [];
-    const timer: StepTimer = async (model, rows, totalTokens) => {
-      timed.push(model.nLayer);
-      expect(totalTokens % (rows * model.sequenceLen)).toBe(0);
-      const steps = budgetSteps(230, model.nLayer, model.vocabSize, model.sequenceLen) / slowdown(model.nLayer);
-      return { stepSeconds: 300 / steps, evalTokensPerSecond: 20000 / slowdown(model.nLayer) };
+    const evaluated: number[] = [];
+    const timer: StepTimer = {
+      async step(model, rows, totalTokens) {
+        timed.push(model.nLayer);
+        expect(totalTokens % (rows * model.sequenceLen)).toBe(0);
+        return 300 / (budgetSteps(230, model.nLayer, model.vocabSize, model.sequenceLen) / slowdown(model.nLayer));
+      },
+      async evaluation(model) {
+        evaluated.push(model.nLayer);
+        return 20000 / slowdown(model.nLayer);
+      },
     };
-    return { timer, timed };
+    return { timer, timed, evaluated };
   }
 
   test('a CPU slower than its matmul rate says: the guess is timed, found too slow, and a smaller model timed and chosen', async () => {
     const guess = recommendConfig(cpu(230), { vocabSize: 8192 }).config.DEPTH;
-    const { timer, timed } = machine(() => 1.6);
+    const { timer, timed, evaluated } = machine(() => 1.6);
     const lines: string[] = [];
     const rec = await recommendTimed(cpu(230), { vocabSize: 8192 }, timer, (line) => lines.push(line));
     expect(timed[0]).toBe(guess);
@@ -121,6 +127,9 @@ describe('recommendTimed', () => {
     expect(timed).toContain(rec.config.DEPTH); // the model chosen was timed
     expect(new Set(timed).size).toBe(timed.length); // no depth twice
     expect(rec.estimate).toMatchObject({ timed: true });
+    // Only the chosen model's evaluation is timed, after every step timing: 20000 / 1.6 tokens/s.
+    expect(evaluated).toEqual([rec.config.DEPTH]);
+    expect(rec.estimate!.evalSeconds).toBeCloseTo(rec.EVAL_TOKENS / 12500, 1);
     const chosen = rec.timed.find((t) => t.depth === rec.config.DEPTH)!;
     expect(chosen.steps).toBeGreaterThanOrEqual(TARGET_STEPS);
     expect(rec.estimate!.steps).toBe(chosen.steps);
