@@ -2,8 +2,8 @@
 // reference's config scaled to the hardware found. On a GPU the reference values stay; on a
 // CPU the sizes are what `autoresearch doctor` recommends (lib/recommend.ts) from training steps
 // timed here, for the prepared data's vocabulary, MAX_SEQ_LEN and EVAL_TOKENS: on the 2-core
-// development machine DEPTH 4, width 128, 16 rows of 256 a step (~0.5 s steps, ~550 optimizer
-// steps in 300 s).
+// development machines DEPTH 4, width 128, 16 rows of 256 a step (0.43-0.5 s steps, 550-700
+// optimizer steps in 300 s).
 import os from 'node:os';
 import fs from 'node:fs/promises';
 import path from 'node:path';
