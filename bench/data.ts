@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { DataLoader, getThreads, GPT, Tokenizer } from '../lib';
-import { BENCH_MODEL, best, median, round, secondsSince, timeSingleBatchSteps } from './util';
+import { median } from '../lib/step-timer';
+import { BENCH_MODEL, best, round, secondsSince, timeSingleBatchSteps } from './util';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Tiktoken } = require('tiktoken/lite') as typeof import('tiktoken/lite');

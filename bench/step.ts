@@ -4,8 +4,8 @@
 import os from 'node:os';
 
 import { getThreads, GPT, measureMatmulFlops, runtimeInfo } from '../lib';
-import { randomBatch } from '../lib/step-timer';
-import { BENCH_MODEL, median, timeSingleBatchSteps } from './util';
+import { median, randomBatch } from '../lib/step-timer';
+import { BENCH_MODEL, timeSingleBatchSteps } from './util';
 
 const WARMUP = 3;
 const STEPS = Number(process.env.BENCH_STEPS ?? 20);

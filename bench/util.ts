@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmarks.
 import { GPT, type ModelConfig, type TokenBatch } from '../lib';
-import { median, timeTrainingSteps } from '../lib/step-timer';
+import { timeTrainingSteps } from '../lib/step-timer';
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -40,4 +40,3 @@ export function timeSingleBatchSteps(model: GPT, batches: TokenBatch[], warmup: 
   return timeTrainingSteps(model, batches.map((b) => [b]), warmup);
 }
 
-export { median };

@@ -67,14 +67,24 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   });
 }
 
+struct ProbeArgs {
+  int64_t n;
+  int repeats;
+  torch::Device device;
+};
+
+// (n, repeats, [device]) of both matmul probes.
+ProbeArgs read_probe_args(const Napi::CallbackInfo& info) {
+  return {to_int(info[0], "n", 1), static_cast<int>(to_int(info[1], "repeats", 1)),
+          choose_device(info.Length() > 2 ? to_string(info[2], "device") : "auto").device};
+}
+
 // measureMatmulFlops(n, repeats, device) -> Promise<number>
 Napi::Value MeasureMatmulFlops(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    int64_t n = to_int(info[0], "n", 1);
-    int repeats = static_cast<int>(to_int(info[1], "repeats", 1));
-    auto device = choose_device(info.Length() > 2 ? to_string(info[2], "device") : "auto").device;
+    auto a = read_probe_args(info);
     return AsyncTask<double>::Start(
-        info.Env(), [n, repeats, device] { return measure_matmul_flops(n, repeats, device); },
+        info.Env(), [a] { return measure_matmul_flops(a.n, a.repeats, a.device); },
         [](Napi::Env env, double& flops) -> Napi::Value { return Napi::Number::New(env, flops); });
   });
 }
@@ -85,10 +95,8 @@ Napi::Value MeasureMatmulFlops(const Napi::CallbackInfo& info) {
 // spin, which made each later training step ~15% slower (2 cores, OpenMP OpenBLAS).
 Napi::Value MeasureMatmulFlopsSync(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    int64_t n = to_int(info[0], "n", 1);
-    int repeats = static_cast<int>(to_int(info[1], "repeats", 1));
-    auto device = choose_device(info.Length() > 2 ? to_string(info[2], "device") : "auto").device;
-    return Napi::Number::New(info.Env(), measure_matmul_flops(n, repeats, device));
+    auto a = read_probe_args(info);
+    return Napi::Number::New(info.Env(), measure_matmul_flops(a.n, a.repeats, a.device));
   });
 }
 

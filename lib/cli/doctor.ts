@@ -13,7 +13,7 @@ export const doctorCommand: CommandModule<object, { json: boolean; quick: boolea
       .option('quick', {
         type: 'boolean',
         default: false,
-        describe: 'size the CPU model from the matmul rate alone, without timing training steps (~10 s)',
+        describe: 'size the CPU model from the matmul rate alone, skipping the ~10 s of timing training steps',
       }),
   handler: async (argv) => {
     // Timing takes seconds: progress on stderr (stdout stays the report, JSON or not).
