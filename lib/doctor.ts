@@ -25,6 +25,8 @@ export interface PreparedDatasetReport {
   valTokens: number;
   /** tokenizer.tiktoken, tokenizer.json and token_bytes.bin are all there. */
   tokenizer: boolean;
+  /** Why prepare chose this dataset (e.g. the offline fallback when no --dataset was given). */
+  chosenBecause: string;
   createdAt: string;
 }
 
@@ -117,6 +119,7 @@ async function scanPrepared(cacheDir: string, problems: DoctorReport['problems']
       trainTokens: meta.train.tokens,
       valTokens: meta.val.tokens,
       tokenizer,
+      chosenBecause: meta.chosenBecause,
       createdAt: meta.createdAt,
     });
   }
@@ -207,6 +210,7 @@ export function formatDoctor(r: DoctorReport): string {
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
     for (const row of rows) lines.push('  ' + row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+    for (const p of r.prepared) lines.push(`  ${p.dataset}: ${p.chosenBecause}`);
   }
   lines.push('', formatRecommendation(r.recommendations));
   for (const p of r.problems) lines.push(`\nproblem: ${p.problem}\n    fix: ${p.fix}`);

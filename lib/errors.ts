@@ -145,3 +145,11 @@ export class LockHeldError extends Error {
 export class ResultsError extends Error {
   override name = 'ResultsError';
 }
+
+/**
+ * The prepared data no longer matches the digests `prepare` recorded in meta.json (a file was
+ * changed, truncated or replaced). Not an experiment's fault: nothing is recorded as a result.
+ */
+export class DataIntegrityError extends Error {
+  override name = 'DataIntegrityError';
+}

@@ -4,6 +4,7 @@
 // The validation split is tokenized first, so an EVAL_TOKENS it cannot hold is refused before
 // the long part starts. Every file is written to .tmp and renamed: an interrupted run leaves
 // nothing half-written, and a second run reuses what is complete.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -14,7 +15,8 @@ import { Tokenizer } from '../tokenizer';
 import { getDataset, resolveBaseUrl, shardsToFetch, shardUrl, type Dataset } from './datasets';
 import { documents } from './documents';
 import { downloadShards } from './download';
-import { datasetPaths, META_VERSION, readMetaVersion, writePreparedMeta, type DatasetPaths, type PreparedMeta, type SplitMeta } from './prepared';
+import { datasetPaths, META_VERSION, writePreparedMeta, type DatasetPaths, type PreparedMeta, type SplitMeta } from './prepared';
+import { preparedFiles, recordPreparedFiles } from './verify';
 
 /** Characters of training text the tokenizer sees at most, and per document (SPEC §3). */
 export const TOKENIZER_MAX_CHARS = 1e9;
@@ -59,15 +61,40 @@ async function reachable(url: string): Promise<boolean> {
   }
 }
 
-async function pickDataset(options: PrepareOptions, log: (line: string) => void): Promise<Dataset> {
-  if (options.dataset) return getDataset(options.dataset);
+async function pickDataset(options: PrepareOptions, log: (line: string) => void): Promise<{ dataset: Dataset; because: string }> {
+  if (options.dataset) return { dataset: getDataset(options.dataset), because: `named with --dataset ${options.dataset}` };
   const climbmix = getDataset('climbmix');
   if (climbmix.kind === 'parquet') {
     const probe = shardsToFetch(climbmix, { numShards: 1 })[0]!;
-    if (await reachable(shardUrl(resolveBaseUrl(climbmix, options.baseUrl), probe))) return climbmix;
+    const url = shardUrl(resolveBaseUrl(climbmix, options.baseUrl), probe);
+    if (await reachable(url)) {
+      const because = 'the default: its host answered';
+      log(`no --dataset given: preparing climbmix (${because})`);
+      return { dataset: climbmix, because };
+    }
+    const because = `no --dataset given and the climbmix host did not answer (${new URL(url).host}): fell back to the built-in offline corpus`;
+    log(`NOTE: ${because} (sotu). Pass --dataset to choose; results on sotu are not comparable with climbmix.`);
+    return { dataset: getDataset('sotu'), because };
   }
-  log('no network reachable: using the built-in offline corpus (sotu)');
-  return getDataset('sotu');
+  return { dataset: getDataset('sotu'), because: 'the default' };
+}
+
+/** The tokenizer beside prepared data of this version, when its files still match meta.json. */
+async function intactTokenizerDir(paths: DatasetPaths): Promise<boolean> {
+  let meta: Partial<PreparedMeta>;
+  try {
+    meta = JSON.parse(await fsp.readFile(paths.meta, 'utf8')) as Partial<PreparedMeta>;
+  } catch {
+    return false;
+  }
+  if (meta.version !== META_VERSION || !meta.files) return false;
+  const files = preparedFiles(paths);
+  for (const name of ['tokenizer.json', 'tokenizer.tiktoken', 'token_bytes.bin']) {
+    const record = meta.files[name];
+    const data = await fsp.readFile(files[name]!).catch(() => null);
+    if (!record || !data || createHash('sha256').update(data).digest('hex') !== record.sha256) return false;
+  }
+  return true;
 }
 
 function checkRequest(dataset: Dataset, seqLen: number, evalTokens: number, vocabSize: number): void {
@@ -92,9 +119,9 @@ async function obtainTokenizer(
   vocabSize: number,
   log: (line: string) => void,
 ): Promise<{ tokenizer: Tokenizer; reused: boolean }> {
-  // Reused only beside prepared data of this version: an older layout may have trained it
-  // on other documents.
-  if (fs.existsSync(path.join(paths.tokenizer, 'tokenizer.json')) && (await readMetaVersion(paths)) === META_VERSION) {
+  // Reused only beside prepared data of this version whose digests it still matches: an older
+  // layout may have trained it on other documents, and a changed file is not reused.
+  if (fs.existsSync(path.join(paths.tokenizer, 'tokenizer.json')) && (await intactTokenizerDir(paths))) {
     try {
       const existing = await Tokenizer.load(paths.tokenizer);
       if (existing.vocabSize === vocabSize) {
@@ -175,7 +202,7 @@ async function tokenizeSplit(
 export async function prepare(options: PrepareOptions = {}): Promise<PrepareResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const showProgress = options.progress ?? true;
-  const dataset = await pickDataset(options, log);
+  const { dataset, because } = await pickDataset(options, log);
   const seqLen = options.seqLen ?? dataset.defaults.maxSeqLen;
   const evalTokens = options.evalTokens ?? dataset.defaults.evalTokens;
   const vocabSize = options.vocabSize ?? dataset.defaults.vocabSize;
@@ -243,6 +270,8 @@ export async function prepare(options: PrepareOptions = {}): Promise<PrepareResu
       dataset.kind === 'parquet'
         ? { train: shards.filter((s) => s.split === 'train').map((s) => s.name), val: shards.filter((s) => s.split === 'val').map((s) => s.name) }
         : { train: ['built-in training documents'], val: ['built-in validation documents'] },
+    files: await recordPreparedFiles(paths),
+    chosenBecause: because,
     createdAt: new Date().toISOString(),
   };
   await writePreparedMeta(paths, meta);

@@ -15,14 +15,24 @@ import { ConfigError } from '../errors';
 /**
  * Layout version of prepared data; older data is refused with "prepare again".
  * 2: the built-in corpus's documents became passages of whole sentences (were whole addresses).
+ * 3: meta.json records a digest of every file (verify.ts), and why the dataset was chosen.
  */
-export const META_VERSION = 2;
+export const META_VERSION = 3;
 
 export interface SplitMeta {
   /** File name inside the tokens directory. */
   file: string;
   documents: number;
   tokens: number;
+}
+
+/** What meta.json records of one prepared file (checked by verify.ts before every run). */
+export interface FileRecord {
+  sha256: string;
+  size: number;
+  mtimeMs: number;
+  /** SHA-256 over sampled blocks of the file, for the quick check of large files. */
+  sampleSha256: string;
 }
 
 /** The fixed harness of every experiment on this data (SPEC §2). */
@@ -41,6 +51,10 @@ export interface PreparedMeta {
   val: SplitMeta;
   /** Shards (or built-in documents) the splits came from. */
   sources: { train: string[]; val: string[] };
+  /** Each prepared file by name (train.bin, val.bin, token_bytes.bin, tokenizer.json, tokenizer.tiktoken). */
+  files: Record<string, FileRecord>;
+  /** Why this dataset: named with --dataset, or the default and why (e.g. the offline fallback). */
+  chosenBecause: string;
   createdAt: string;
 }
 

@@ -3,11 +3,9 @@
 // both; the loop refuses to compare rows whose harness differs and checks before every run
 // that the harness files are unchanged.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 
-import { datasetPaths, readPreparedMeta } from '../data/prepared';
+import { readPreparedMeta, type PreparedMeta } from '../data/prepared';
 import { runtimeInfo } from '../runtime';
 
 export interface Fingerprint {
@@ -18,20 +16,14 @@ export interface Fingerprint {
     evalTokens: number;
     vocabSize: number;
     timeBudget: number;
-    /** sha256 over meta.json, the tokenizer files and the token files' sizes. */
+    /** sha256 over the content digests meta.json records of every prepared file (verify.ts checks them). */
     digest: string;
   };
 }
 
-async function digestOf(dataset: string, cacheDir?: string): Promise<string> {
-  const paths = datasetPaths(dataset, cacheDir);
+function digestOf(meta: PreparedMeta): string {
   const hash = createHash('sha256');
-  hash.update(await fs.readFile(paths.meta));
-  for (const file of ['tokenizer.tiktoken', 'tokenizer.json', 'token_bytes.bin']) hash.update(await fs.readFile(path.join(paths.tokenizer, file)));
-  for (const file of ['train.bin', 'val.bin']) {
-    const stat = await fs.stat(path.join(paths.tokens, file));
-    hash.update(`${file}:${stat.size}`);
-  }
+  for (const name of Object.keys(meta.files).sort()) hash.update(`${name}:${meta.files[name]!.sha256}\n`);
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -52,7 +44,7 @@ export async function fingerprint(options: { dataset: string; cacheDir?: string;
       evalTokens: meta.evalTokens,
       vocabSize: meta.vocabSize,
       timeBudget: options.timeBudget,
-      digest: await digestOf(meta.dataset, options.cacheDir),
+      digest: digestOf(meta),
     },
   };
 }
