@@ -13,7 +13,8 @@ import path from 'node:path';
 
 import { findPreparedDataset, readPreparedMeta } from '../data/prepared';
 import { env } from '../env';
-import { AgentError, ConfigError } from '../errors';
+import { verifyPreparedData } from '../data/verify';
+import { AgentError, ConfigError, DataIntegrityError } from '../errors';
 import { checkConfig } from '../runner/check-config';
 import { DEFAULT_TIME_BUDGET, DEFAULT_TOTAL_TIME_LIMIT, runExperiment } from '../runner/run-experiment';
 import type { ExperimentResult } from '../runner/types';
@@ -126,6 +127,8 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
     const timeBudget = o.timeBudget ?? env.timeBudget() ?? DEFAULT_TIME_BUDGET;
     const device = o.device ?? env.device();
     const fp = await fingerprint({ dataset, cacheDir: o.cacheDir, timeBudget, device });
+    // Once per session, every prepared file in full (runs check the training tokens by samples).
+    await verifyPreparedData(meta, o.cacheDir, { trainInFull: true });
 
     let rows = await readResults(dir);
     const state: RunState =
@@ -152,6 +155,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
       const diff = harnessDifferences(fp.harness, now.harness);
       if (diff.length > 0) throw new ConfigError(`the prepared data changed during the loop (${diff.join(', ')}): results would not be comparable`);
     };
+    // A run that found the prepared data changed is not the experiment's result: stop.
     const run = (seed?: number) =>
       runExperiment({
         dir,
@@ -163,6 +167,9 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
         signal: o.signal,
         onOutput: o.onRunOutput,
         seed,
+      }).then((result) => {
+        if (result.failure === 'data') throw new DataIntegrityError(result.cause ?? 'the prepared data changed');
+        return result;
       });
     const record = async (experiment: number, status: ResultStatus, description: string, commit: string, parent: string | null, result: ExperimentResult | null) => {
       const row = await appendResult(dir, {

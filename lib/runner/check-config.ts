@@ -1,37 +1,42 @@
-// Loads and validates a train/config.ts in a throw-away child process (tsx), as a run would,
+// Compiles, loads and validates a train/config.ts as a run would, in a throw-away worker,
 // without training: the loop's check before it commits an agent's change.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-
-import type { WorkerRequest } from './worker';
+import { ConfigError } from '../errors';
+import { compileConfig } from './config-compile';
+import { CONFIG_LOAD_TIMEOUT_MS } from './config-sandbox';
+import { startWorker, type WorkerMessage } from './worker-process';
 
 export interface ConfigCheck {
   ok: boolean;
-  /** The cause when not ok (syntax error, wrong type, impossible size...). */
+  /** The cause when not ok (syntax error, value import, wrong type, impossible size, time-out...). */
   message: string;
 }
 
+/** Default limit of one check: the sandbox's own load limit plus the worker's start-up. */
+export const CONFIG_CHECK_TIMEOUT_MS = CONFIG_LOAD_TIMEOUT_MS + 50_000;
+
 export async function checkConfig(options: { configPath: string; dataset?: string; cacheDir?: string; timeoutMs?: number }): Promise<ConfigCheck> {
-  const ext = path.extname(__filename);
-  const request: WorkerRequest = {
-    configPath: path.resolve(options.configPath),
-    dataset: options.dataset,
-    cacheDir: options.cacheDir,
-    timeBudget: 1,
-    device: 'cpu',
-    checkOnly: true,
-  };
-  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(__dirname, `worker${ext}`)], {
-    env: { ...process.env, AUTORESEARCH_WORKER_REQUEST: JSON.stringify(request) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  let config;
+  try {
+    config = await compileConfig(options.configPath);
+  } catch (err) {
+    if (err instanceof ConfigError) return { ok: false, message: err.message };
+    throw err;
+  }
   let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  let verdict: WorkerMessage | null = null;
+  const worker = startWorker(
+    { config, dataset: options.dataset, cacheDir: options.cacheDir, timeBudget: 1, device: 'cpu', checkOnly: true },
+    { onOutput: (text) => (out += text), onMessage: (m) => (m.type === 'config-ok' || m.type === 'error' ? (verdict = m) : undefined) },
+  );
+  const timeoutMs = options.timeoutMs ?? CONFIG_CHECK_TIMEOUT_MS;
+  const timer = setTimeout(() => worker.kill(`the config check timed out after ${timeoutMs / 1000} s`), timeoutMs);
+  const { code, signal } = await worker.exited;
   clearTimeout(timer);
-  if (code === 0 && /config ok/.test(out)) return { ok: true, message: 'config ok' };
-  const crash = /crash: (.*)/.exec(out);
-  return { ok: false, message: crash ? crash[1]! : out.trim().split('\n').slice(-5).join('\n') || `exit code ${code}` };
+  const v = verdict as WorkerMessage | null;
+  if (v?.type === 'config-ok' && code === 0) return { ok: true, message: 'config ok' };
+  if (v?.type === 'error') return { ok: false, message: v.message };
+  const killed = worker.killedFor();
+  if (killed) return { ok: false, message: killed };
+  const tail = out.trim().split('\n').slice(-5).join('\n');
+  return { ok: false, message: signal ? `the config check was killed by ${signal}${tail ? `: ${tail}` : ''}` : tail || `the config check exited with code ${code}` };
 }

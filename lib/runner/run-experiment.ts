@@ -1,16 +1,21 @@
 // runExperiment(): one experiment in an isolated child process. A crash, an abort or an OOM
-// kill in native code ends the child, never the caller. The child's output is streamed to
-// run.log (and to onOutput); the summary block is read back from it. After the total time
-// limit (default 10 minutes) or on abort, the child's whole process group is killed and the
-// run counts as a crash.
-import { spawn } from 'node:child_process';
+// kill in native code ends the child, never the caller.
+//
+// The harness owns the score: the config is compiled here and evaluated in the worker's
+// sandbox; the result comes only over the worker's IPC channel (never parsed from its
+// output); and this process times the counted training with its own clock. A run whose
+// counted training_seconds disagrees with that clock by more than CLOCK_TOLERANCE, or that
+// trains past the budget by more than OVERRUN_MARGIN, is a crash. The summary block in the
+// log and on onOutput is written here, from the checked result.
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { env } from '../env';
-import { parseSummary } from './summary';
-import type { ExperimentResult } from './types';
-import type { WorkerRequest } from './worker';
+import { ConfigError } from '../errors';
+import { compileConfig } from './config-compile';
+import { formatSummary, roundSummary } from './summary';
+import type { ExperimentResult, ExperimentSummary, FailureKind } from './types';
+import { startWorker, type WorkerFailure, type WorkerMessage, type WorkerRequest } from './worker-process';
 
 export interface RunOptions {
   /** Directory holding train/config.ts (default: the current directory). */
@@ -32,6 +37,8 @@ export interface RunOptions {
   saveCheckpoint?: string;
   /** Replaces the config's SEED for this run. */
   seed?: number;
+  /** Hash the training tokens in full before training (the loop does it once per session). */
+  verifyTrainInFull?: boolean;
   /** Aborting kills the run; it then counts as a crash. */
   signal?: AbortSignal;
   /** Receives the child's output as it arrives (progress lines, summary). */
@@ -42,9 +49,14 @@ export const DEFAULT_TIME_BUDGET = 300;
 export const DEFAULT_TOTAL_TIME_LIMIT = 600;
 const EXCERPT_LINES = 50;
 
-function workerCommand(): string[] {
-  const ext = path.extname(__filename); // .ts when run from sources, .js when built
-  return ['--require', require.resolve('tsx/cjs'), path.join(__dirname, `worker${ext}`)];
+/** Largest allowed gap between the worker's counted training time and this process's clock. */
+export function clockTolerance(timeBudget: number): number {
+  return 1 + 0.02 * timeBudget;
+}
+
+/** How far past the budget counted training may run before the run is stopped. */
+export function overrunMargin(timeBudget: number): number {
+  return 20 + 0.1 * timeBudget;
 }
 
 function lastLines(text: string, n: number): string {
@@ -52,89 +64,129 @@ function lastLines(text: string, n: number): string {
   return lines.slice(-n).join('\n');
 }
 
+function checkTimeBudget(value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`the time budget must be a positive number of seconds (got ${value}); the default is ${DEFAULT_TIME_BUDGET}`);
+  }
+}
+
 /** Runs one experiment; resolves (never rejects) with its result. */
 export async function runExperiment(options: RunOptions = {}): Promise<ExperimentResult> {
   const dir = path.resolve(options.dir ?? process.cwd());
   const logPath = path.resolve(dir, options.logPath ?? 'run.log');
   const limit = options.totalTimeLimit ?? DEFAULT_TOTAL_TIME_LIMIT;
-  const request: WorkerRequest = {
-    configPath: path.resolve(dir, options.configPath ?? path.join('train', 'config.ts')),
-    dataset: options.dataset,
-    cacheDir: options.cacheDir,
-    timeBudget: options.timeBudget ?? env.timeBudget() ?? DEFAULT_TIME_BUDGET,
-    device: options.device ?? env.device(),
-    saveCheckpoint: options.saveCheckpoint ? path.resolve(dir, options.saveCheckpoint) : undefined,
-    seed: options.seed,
-  };
+  const timeBudget = options.timeBudget ?? env.timeBudget() ?? DEFAULT_TIME_BUDGET;
+  const started = performance.now();
   await fs.promises.mkdir(path.dirname(logPath), { recursive: true });
   const log = fs.createWriteStream(logPath);
   let text = '';
-  const output = (chunk: Buffer | string) => {
-    const s = chunk.toString();
+  const output = (s: string) => {
     text += s;
     log.write(s);
     options.onOutput?.(s);
   };
+  const crash = async (cause: string, failure: FailureKind): Promise<ExperimentResult> => {
+    output(`crash: ${cause}\n`);
+    await new Promise<void>((resolve) => log.end(resolve));
+    return {
+      status: 'crash',
+      summary: null,
+      logPath,
+      errorExcerpt: lastLines(text, EXCERPT_LINES),
+      wallSeconds: (performance.now() - started) / 1000,
+      cause,
+      failure,
+    };
+  };
 
-  const started = performance.now();
-  const child = spawn(process.execPath, workerCommand(), {
-    cwd: dir,
-    env: { ...process.env, AUTORESEARCH_WORKER_REQUEST: JSON.stringify(request) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group: the whole tree can be killed at once
-  });
-  child.stdout.on('data', output);
-  child.stderr.on('data', output);
+  let request: WorkerRequest;
+  try {
+    checkTimeBudget(timeBudget);
+    request = {
+      config: await compileConfig(path.resolve(dir, options.configPath ?? path.join('train', 'config.ts'))),
+      dataset: options.dataset,
+      cacheDir: options.cacheDir,
+      timeBudget,
+      device: options.device ?? env.device(),
+      saveCheckpoint: options.saveCheckpoint ? path.resolve(dir, options.saveCheckpoint) : undefined,
+      seed: options.seed,
+      verifyTrainInFull: options.verifyTrainInFull,
+    };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return crash(err.message, 'config');
+  }
 
-  let killedFor: string | null = null;
-  const killTree = (reason: string) => {
-    if (killedFor || child.exitCode !== null || child.signalCode !== null) return;
-    killedFor = reason;
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      child.kill('SIGKILL');
+  let summary: ExperimentSummary | null = null;
+  let failure: { kind: WorkerFailure; message: string } | null = null;
+  let countingSince: number | null = null;
+  let clockProblem: string | null = null;
+  let overrunTimer: NodeJS.Timeout | undefined;
+  const margin = overrunMargin(timeBudget);
+  const onMessage = (m: WorkerMessage) => {
+    if (m.type === 'counting' && countingSince === null) {
+      countingSince = performance.now();
+      overrunTimer = setTimeout(
+        () => worker.kill(`stopped: training ran past the ${timeBudget} s budget by more than ${margin.toFixed(0)} s (by this process's clock)`),
+        (timeBudget + margin) * 1000,
+      );
+    } else if (m.type === 'trained') {
+      clearTimeout(overrunTimer);
+      const measured = countingSince === null ? null : (performance.now() - countingSince) / 1000;
+      const tolerance = clockTolerance(timeBudget);
+      if (measured === null && m.trainingSeconds > 0) {
+        clockProblem = 'the worker reported training time without reporting when counted training started';
+      } else if (measured !== null && Math.abs(measured - m.trainingSeconds) > tolerance) {
+        clockProblem =
+          `the worker counted ${m.trainingSeconds.toFixed(1)} s of training but this process measured ${measured.toFixed(1)} s ` +
+          `(tolerance ${tolerance.toFixed(1)} s): the run's clock cannot be trusted`;
+      }
+    } else if (m.type === 'summary') {
+      summary = roundSummary(m.summary);
+    } else if (m.type === 'error') {
+      failure = { kind: m.kind, message: m.message };
     }
   };
-  const timer = setTimeout(() => killTree(`killed after the total time limit of ${limit} s`), limit * 1000);
-  const onAbort = () => killTree('aborted');
+
+  const worker = startWorker(request, { cwd: dir, onOutput: output, onMessage });
+  const timer = setTimeout(() => worker.kill(`killed after the total time limit of ${limit} s`), limit * 1000);
+  const onAbort = () => worker.kill('aborted');
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   // If the caller exits (Ctrl-C, crash), take the experiment down with it.
-  const onExit = () => killTree('the calling process exited');
+  const onExit = () => worker.kill('the calling process exited');
   process.once('exit', onExit);
 
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('error', (err) => {
-      output(`crash: could not start the experiment process: ${err.message}\n`);
-      resolve({ code: null, signal: null });
-    });
-    child.once('close', (c, s) => resolve({ code: c, signal: s }));
-  });
+  const { code, signal, spawnError } = await worker.exited;
   clearTimeout(timer);
+  clearTimeout(overrunTimer);
   options.signal?.removeEventListener('abort', onAbort);
   process.removeListener('exit', onExit);
-  // Sweep up anything the child left in its group (e.g. a grandchild), quietly.
-  try {
-    process.kill(-child.pid!, 'SIGKILL');
-  } catch {
-    // group already gone
-  }
 
-  const summary = code === 0 ? parseSummary(text) : null;
-  if (!summary) {
-    const cause =
-      killedFor ??
-      (signal ? `the experiment process was killed by ${signal} (out of memory, or a native crash)` : null) ??
-      (code === 0 ? 'the run ended without a summary block' : null);
-    if (cause) output(`crash: ${cause}\n`);
+  const killedFor = worker.killedFor();
+  const done = summary as ExperimentSummary | null;
+  const failed = failure as { kind: WorkerFailure; message: string } | null;
+  if (spawnError) return crash(`could not start the experiment process: ${spawnError.message}`, 'crash');
+  if (killedFor) return crash(killedFor, 'crash');
+  if (failed) {
+    // The worker printed `crash: <message>` itself; say it once more only in the result.
+    await new Promise<void>((resolve) => log.end(resolve));
+    return {
+      status: 'crash',
+      summary: null,
+      logPath,
+      errorExcerpt: lastLines(text, EXCERPT_LINES),
+      wallSeconds: (performance.now() - started) / 1000,
+      cause: failed.message,
+      failure: failed.kind,
+    };
   }
+  if (signal) return crash(`the experiment process was killed by ${signal} (out of memory, or a native crash)`, 'crash');
+  if (code !== 0) return crash(`the experiment process exited with code ${code} without reporting why`, 'crash');
+  if (clockProblem) return crash(clockProblem, 'clock');
+  if (!done) return crash('the run ended without reporting a result', 'crash');
+  if (countingSince === null) return crash('the run reported a result without reporting its training phases', 'clock');
+  output(formatSummary(done) + '\n');
   await new Promise<void>((resolve) => log.end(resolve));
-  return {
-    status: summary ? 'ok' : 'crash',
-    summary,
-    logPath,
-    errorExcerpt: summary ? null : lastLines(text, EXCERPT_LINES),
-    wallSeconds: (performance.now() - started) / 1000,
-  };
+  return { status: 'ok', summary: done, logPath, errorExcerpt: null, wallSeconds: (performance.now() - started) / 1000, cause: null, failure: null };
 }

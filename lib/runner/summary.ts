@@ -18,6 +18,11 @@ const DECIMALS: Record<SummaryKey, number> = {
   depth: 0,
 };
 
+/** The summary as printed: each value rounded to its printed decimals (what the loop compares). */
+export function roundSummary(summary: ExperimentSummary): ExperimentSummary {
+  return Object.fromEntries(SUMMARY_KEYS.map((key) => [key, Number(summary[key].toFixed(DECIMALS[key]))])) as ExperimentSummary;
+}
+
 export function formatSummary(summary: ExperimentSummary): string {
   const lines = SUMMARY_KEYS.map((key) => `${`${key}:`.padEnd(18)}${summary[key].toFixed(DECIMALS[key])}`);
   return ['---', ...lines].join('\n');

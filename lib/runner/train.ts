@@ -13,8 +13,10 @@ import { type PreparedMeta, datasetPaths } from '../data/prepared';
 import { evalSteps, evaluateValBpb, preparedTokenBytes } from '../evaluate';
 import { GPT } from '../gpt';
 import { measureMatmulFlopsSync } from '../runtime';
+import type { ScheduleValues } from './config-sandbox';
 import type { ExperimentSummary } from './types';
 import type { ResolvedExperiment } from './validate-config';
+import type { WorkerMessage } from './worker-process';
 
 /** H100 bf16 dense peak, the reference's MFU denominator on GPUs. */
 export const H100_BF16_PEAK = 989.5e12;
@@ -22,15 +24,17 @@ const WARMUP_STEPS = 10;
 
 export interface TrainOptions {
   experiment: ResolvedExperiment;
+  /** The schedules at a step (default: the config's functions; the worker calls its sandbox once a step). */
+  schedule?: (progress: number, step: number) => ScheduleValues;
   meta: PreparedMeta;
   cacheDir?: string;
   /** TIME_BUDGET in seconds. */
   timeBudget: number;
   device: string;
-  /** performance.now() at process start, for total_seconds. */
-  startedAt: number;
   /** Where progress lines go. */
   print: (line: string) => void;
+  /** Training phases for the parent's clock: counted training starts, and ends. */
+  report?: (event: Extract<WorkerMessage, { type: 'counting' | 'trained' }>) => void;
   /** Save the final weights here (safetensors). */
   saveCheckpoint?: string;
 }
@@ -82,13 +86,17 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
   let warmup = 0; // seconds of the uncounted warm-up steps
   let smoothed = 0;
   const tokensPerStep = config.TOTAL_BATCH_SIZE;
+  const schedule =
+    o.schedule ??
+    ((progress: number, at: number): ScheduleValues => ({
+      lrMultiplier: config.lrMultiplier(progress),
+      muonMomentum: config.muonMomentum(at),
+      muonWeightDecay: config.weightDecay(progress),
+    }));
   for (;;) {
     const progress = Math.min(counted / o.timeBudget, 1);
-    const settings = {
-      lrMultiplier: config.lrMultiplier(progress),
-      muonMomentum: config.muonMomentum(step),
-      muonWeightDecay: config.weightDecay(progress),
-    };
+    const settings = schedule(progress, step);
+    if (step === WARMUP_STEPS + 1) o.report?.({ type: 'counting' });
     const start = performance.now();
     const batches: TokenBatch[] = [];
     for (let micro = 0; micro < accumSteps; micro++) batches.push(train.next());
@@ -115,6 +123,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
     if (step > WARMUP_STEPS && counted >= o.timeBudget) break;
   }
 
+  o.report?.({ type: 'trained', trainingSeconds: counted, steps: step });
   // val_bpb over EVAL_TOKENS of the validation split, in file order (lib/evaluate.ts).
   o.print(`warm-up: ${warmup.toFixed(1)} s in steps 0-${WARMUP_STEPS} (not counted)`);
   o.print(`evaluating val_bpb on ${evalSteps(o.meta, B)} batches of ${B} x ${T} tokens`);
@@ -127,7 +136,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
   return {
     val_bpb: bpb,
     training_seconds: counted,
-    total_seconds: (performance.now() - o.startedAt) / 1000,
+    total_seconds: performance.now() / 1000, // since the process started: start-up included
     peak_vram_mb: peakBytes / 2 ** 20,
     mfu_percent: counted > 0 ? (100 * flopsPerToken * tokensPerStep * (step - WARMUP_STEPS - 1)) / counted / peakFlops : 0,
     total_tokens_M: (tokensPerStep * step) / 1e6,

@@ -20,6 +20,14 @@ export type ExperimentSummary = Record<SummaryKey, number>;
 
 export type ExperimentStatus = 'ok' | 'crash';
 
+/**
+ * Why a run crashed: the config was refused ('config'), the prepared data failed its check
+ * against meta.json ('data': not the experiment's fault; the loop stops rather than record
+ * it), the loss diverged, the counted training time disagreed with the caller's clock
+ * ('clock'), or anything else ('crash': a native crash, a kill, the time limit).
+ */
+export type FailureKind = 'config' | 'data' | 'diverged' | 'clock' | 'crash';
+
 export interface ExperimentResult {
   status: ExperimentStatus;
   /** The summary block; null when the run crashed before printing it. */
@@ -30,4 +38,8 @@ export interface ExperimentResult {
   errorExcerpt: string | null;
   /** Wall-clock seconds of the whole child process, as seen by the caller. */
   wallSeconds: number;
+  /** On a crash: the cause in one line (also the log's last `crash:` line). */
+  cause: string | null;
+  /** On a crash: its kind. */
+  failure: FailureKind | null;
 }

@@ -139,6 +139,7 @@ export function validateExperimentConfig(raw: unknown, constants: FixedConstants
       try {
         y = (fn as (v: number) => unknown)(x);
       } catch (err) {
+        if (err instanceof ConfigError) throw err; // from the sandbox: already says what happened
         throw new ConfigError(`train/config.ts: ${name}(${x}) threw: ${(err as Error).message}`);
       }
       if (typeof y !== 'number' || !Number.isFinite(y)) throw new ConfigError(`train/config.ts: ${name}(${x}) returned ${describe(y)}, not a finite number`);

@@ -1,82 +1,103 @@
-// The child process of one experiment (started by runExperiment, never imported). It loads
-// train/config.ts through tsx, validates it, trains, evaluates and prints the summary block.
-// Any failure prints `crash: <cause>` and exits 1; a native abort or an OOM kill ends the
-// process, never the caller.
+// The child process of one experiment (started by worker-process.ts, never imported). It takes
+// its request over IPC, checks the prepared data against meta.json, evaluates the compiled
+// config in the sandbox (config-sandbox.ts), validates it, trains, evaluates, and reports
+// over IPC: the config check, the start and end of the counted training, the summary, or
+// the cause of a failure. stdout is progress for people and carries no result.
 import fs from 'node:fs';
 
 import { readPreparedMeta, resolveCacheDir, findPreparedDataset } from '../data/prepared';
-import { formatSummary } from './summary';
-import { trainAndEvaluate } from './train';
+import { verifyPreparedData } from '../data/verify';
+import { DataIntegrityError } from '../errors';
+import { SandboxedConfig } from './config-sandbox';
+import { trainAndEvaluate, TrainingDiverged } from './train';
 import { validateExperimentConfig } from './validate-config';
-
-/** What the parent passes (JSON in AUTORESEARCH_WORKER_REQUEST). */
-export interface WorkerRequest {
-  configPath: string;
-  dataset?: string;
-  cacheDir?: string;
-  timeBudget: number;
-  device: string;
-  saveCheckpoint?: string;
-  /** Replaces the config's SEED (seed-to-seed noise runs, confirmation runs). */
-  seed?: number;
-  /** Only load and validate the config, print `config ok`, and exit. */
-  checkOnly?: boolean;
-}
+import type { ParentMessage, WorkerFailure, WorkerMessage, WorkerRequest } from './worker-process';
 
 function print(line: string): void {
   fs.writeSync(1, line + '\n');
 }
 
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
 /** Ends this process if the one that started it is gone (e.g. killed with -9). */
 function watchParent(): void {
   const parent = process.ppid;
+  process.on('disconnect', () => process.exit(1));
   setInterval(() => {
     if (process.ppid !== parent) process.exit(1);
   }, 1000).unref();
 }
 
+function request(): Promise<WorkerRequest> {
+  return new Promise((resolve) => process.once('message', (m: ParentMessage) => resolve(m.request)));
+}
+
+/**
+ * A promise the config rejected and never handled belongs to the sandbox: ignore it, without
+ * touching its reason (a sandbox object). Any other unhandled rejection is a crash of ours.
+ */
+function ignoreSandboxRejections(): void {
+  process.on('unhandledRejection', (reason, promise) => {
+    if (Object.getPrototypeOf(promise) !== Promise.prototype) return;
+    throw reason;
+  });
+}
+
 async function main(): Promise<void> {
   watchParent();
-  const request = JSON.parse(process.env.AUTORESEARCH_WORKER_REQUEST ?? '{}') as WorkerRequest;
-  const cacheDir = resolveCacheDir(request.cacheDir);
-  const dataset = request.dataset ?? (await findPreparedDataset(cacheDir));
+  ignoreSandboxRejections();
+  const r = await request();
+  const cacheDir = resolveCacheDir(r.cacheDir);
+  const dataset = r.dataset ?? (await findPreparedDataset(cacheDir));
   const meta = await readPreparedMeta(dataset, cacheDir);
   print(`data: ${dataset} (MAX_SEQ_LEN ${meta.maxSeqLen}, EVAL_TOKENS ${meta.evalTokens}, vocab ${meta.vocabSize}) from ${cacheDir}`);
 
-  let raw: unknown;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const loaded = require(request.configPath) as { default?: unknown };
-    raw = loaded.default ?? loaded;
-  } catch (err) {
-    throw new Error(`train/config.ts does not load: ${(err as Error).message}`);
-  }
-  if (request.seed !== undefined && typeof raw === 'object' && raw !== null) raw = { ...raw, SEED: request.seed };
+  const sandbox = SandboxedConfig.load(r.config);
+  const raw = sandbox.toRaw();
+  if (r.seed !== undefined) raw.SEED = r.seed;
   const experiment = validateExperimentConfig(raw, { maxSeqLen: meta.maxSeqLen, vocabSize: meta.vocabSize, evalTokens: meta.evalTokens });
-  if (request.checkOnly) {
+  if (r.checkOnly) {
     print('config ok');
+    await send({ type: 'config-ok' });
     return;
   }
+  // The validation tokens and token_bytes.bin in full; the training tokens by size, mtime and
+  // sampled blocks (in full when asked: once per loop session).
+  const verified = await verifyPreparedData(meta, cacheDir, { trainInFull: r.verifyTrainInFull ?? false });
+  print(`data verified: ${verified.map((v) => `${v.file} (${v.how})`).join(', ')}`);
   const summary = await trainAndEvaluate({
     experiment,
+    schedule: (progress, step) => sandbox.scheduleAt(progress, step),
     meta,
     cacheDir,
-    timeBudget: request.timeBudget,
-    device: request.device,
-    startedAt: 0, // performance.now() counts from process start: total_seconds includes start-up
+    timeBudget: r.timeBudget,
+    device: r.device,
     print,
-    saveCheckpoint: request.saveCheckpoint,
+    report: (event) => void send(event),
+    saveCheckpoint: r.saveCheckpoint,
   });
-  print(formatSummary(summary));
+  await send({ type: 'summary', summary });
+}
+
+function failureKind(err: unknown): WorkerFailure {
+  if (err instanceof DataIntegrityError) return 'data';
+  if (err instanceof TrainingDiverged) return 'diverged';
+  return err instanceof Error && err.name === 'ConfigError' ? 'config' : 'crash';
 }
 
 main().then(
   () => process.exit(0),
-  (err: unknown) => {
-    print(`crash: ${err instanceof Error ? err.message : String(err)}`);
-    if (err instanceof Error && err.stack && !/ConfigError|TrainingDiverged|MissingDataError/.test(err.name)) {
-      fs.writeSync(2, err.stack + '\n');
-    }
+  async (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    print(`crash: ${message}`);
+    const kind = failureKind(err);
+    if (kind === 'crash' && err instanceof Error && err.stack) fs.writeSync(2, err.stack + '\n');
+    await send({ type: 'error', kind, message });
     process.exit(1);
   },
 );

@@ -92,14 +92,34 @@ describe('a good run', () => {
 });
 
 const crashes: [string, () => string, RegExp][] = [
-  ['a syntax error', () => configWith(TINY).replace('const DEPTH = 1;', 'const DEPTH = = 1;'), /does not load/],
+  ['a syntax error', () => configWith(TINY).replace('const DEPTH = 1;', 'const DEPTH = = 1;'), /train\/config\.ts does not compile:\ntrain\/config\.ts:\d+:\d+: /],
   ['a wrong type', () => configWith({ ...TINY, DEPTH: '"2"' }), /DEPTH must be a number \(got "2"\)/],
   ['an unknown key', () => configWith(TINY).replace('  SEED,\n', '  SEED,\n  MATRX_LR: 0.1,\n'), /unknown setting MATRX_LR \(did you mean MATRIX_LR\?\)/],
   ['heads not dividing the width', () => configWith({ ...TINY, N_KV_HEAD: '3' }).replace('const N_KV_HEAD = 3;', 'const N_KV_HEAD: number | null = 3;'), /nKvHead 3 must divide nHead 2/],
   ['a micro-batch larger than EVAL_TOKENS', () => configWith({ ...TINY, DEVICE_BATCH_SIZE: '128', TOTAL_BATCH_SIZE: '2 ** 13' }), /8192 tokens is more than EVAL_TOKENS 4096.*DEVICE_BATCH_SIZE 64 or less/],
   ['a loss that explodes', () => configWith({ ...TINY, MATRIX_LR: '1e6', EMBEDDING_LR: '1e6', UNEMBEDDING_LR: '1e6', SCALAR_LR: '1e6' }), /FAIL[\s\S]*training diverged/],
-  ['a native abort', () => configWith(TINY).replace('function weightDecay(progress: number): number {', 'function weightDecay(progress: number): number {\n  if (progress > 0.1) process.abort();'), /killed by SIGABRT/],
 ];
+
+/** Runs with a module preloaded into the worker (NODE_OPTIONS): faults no config can cause. */
+async function runWithPreload(name: string, preload: string, extra: Partial<Parameters<typeof runExperiment>[0]> = {}): Promise<ExperimentResult> {
+  const file = path.join(work, `${name}-preload.js`);
+  fs.writeFileSync(file, preload);
+  const saved = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = `${saved ?? ''} --require ${file}`.trim();
+  try {
+    return await run(name, configWith(TINY), extra);
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  }
+}
+
+test('a native abort in the worker is a crash that names the signal', async () => {
+  const result = await runWithPreload('abort', "process.once('message', () => setImmediate(() => process.abort()));");
+  expect(result.status).toBe('crash');
+  expect(result.failure).toBe('crash');
+  expect(result.errorExcerpt).toMatch(/killed by SIGABRT/);
+}, 120_000);
 
 describe('crashes come back as status crash with the cause, and the caller keeps running', () => {
   for (const [name, make, cause] of crashes) {
@@ -114,13 +134,12 @@ describe('crashes come back as status crash with the cause, and the caller keeps
 });
 
 test('the total time limit kills a hung run and leaves no process behind', async () => {
-  const hung = configWith(TINY).replace('function lrMultiplier(progress: number): number {', 'function lrMultiplier(progress: number): number {\n  if (progress > 0) for (;;);');
   const marker = `hung-${process.pid}`;
-  const result = await run(marker, hung, { totalTimeLimit: 8 });
+  const result = await runWithPreload(marker, "process.once('message', () => setImmediate(() => { for (;;); }));", { totalTimeLimit: 8 });
   expect(result.status).toBe('crash');
   expect(result.errorExcerpt).toMatch(/killed after the total time limit of 8 s/);
   expect(result.wallSeconds).toBeLessThan(20);
-  const left = spawnSync('pgrep', ['-f', path.join(work, marker)], { encoding: 'utf8' }).stdout.trim();
+  const left = spawnSync('pgrep', ['-P', String(process.pid), '-f', 'runner/worker'], { encoding: 'utf8' }).stdout.trim();
   expect(left).toBe('');
 }, 60_000);
 

@@ -1,0 +1,110 @@
+// Starting the experiment worker (worker.ts) and talking to it. The worker runs in its own
+// process group, so a kill takes everything it started with it. Its stdout and stderr are
+// progress for people; what it reports (config checked, training phases, the summary, the
+// cause of a failure) comes only over the IPC channel, which the config cannot reach.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+import type { CompiledConfig } from './config-compile';
+import type { ExperimentSummary, FailureKind } from './types';
+
+/** What the parent asks of a worker. */
+export interface WorkerRequest {
+  /** train/config.ts, compiled by config-compile.ts in the parent. */
+  config: CompiledConfig;
+  dataset?: string;
+  cacheDir?: string;
+  timeBudget: number;
+  device: string;
+  saveCheckpoint?: string;
+  /** Replaces the config's SEED (seed-to-seed noise runs, confirmation runs). */
+  seed?: number;
+  /** Only load and validate the config, report `config-ok`, and exit. */
+  checkOnly?: boolean;
+  /** Hash the training tokens in full (not only size, mtime and sampled blocks). */
+  verifyTrainInFull?: boolean;
+}
+
+/** Why a worker failed, as it reports it. */
+export type WorkerFailure = Exclude<FailureKind, 'clock'>;
+
+/** Messages from the worker, in the order they can arrive. */
+export type WorkerMessage =
+  | { type: 'config-ok' }
+  /** The first counted training step starts now (the warm-up steps are over). */
+  | { type: 'counting' }
+  /** Training ended: the counted seconds by the worker's clock. */
+  | { type: 'trained'; trainingSeconds: number; steps: number }
+  | { type: 'summary'; summary: ExperimentSummary }
+  | { type: 'error'; kind: WorkerFailure; message: string };
+
+/** Messages from the parent. */
+export type ParentMessage = { type: 'request'; request: WorkerRequest };
+
+export interface WorkerHandle {
+  child: ChildProcess;
+  /** Resolves when the process has exited and its output is read. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }>;
+  /** Kills the worker's whole process group; the first reason given is kept. */
+  kill(reason: string): void;
+  /** The reason given to kill(), or null. */
+  killedFor(): string | null;
+}
+
+function workerArgs(): string[] {
+  const ext = path.extname(__filename); // .ts when run from sources, .js when built
+  const script = path.join(__dirname, `worker${ext}`);
+  return ext === '.ts' ? ['--require', require.resolve('tsx/cjs'), script] : [script];
+}
+
+export function startWorker(
+  request: WorkerRequest,
+  options: { cwd?: string; onOutput?: (text: string) => void; onMessage?: (message: WorkerMessage) => void },
+): WorkerHandle {
+  const child = spawn(process.execPath, workerArgs(), {
+    cwd: options.cwd,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    detached: true, // its own process group: the whole tree can be killed at once
+    serialization: 'advanced',
+  });
+  child.stdout?.on('data', (chunk: Buffer) => options.onOutput?.(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => options.onOutput?.(chunk.toString()));
+  child.on('message', (message) => options.onMessage?.(message as WorkerMessage));
+  let reason: string | null = null;
+  const kill = (why: string) => {
+    if (reason !== null || child.exitCode !== null || child.signalCode !== null) return;
+    reason = why;
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  };
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }>((resolve) => {
+    child.once('error', (err) => resolve({ code: null, signal: null, spawnError: err }));
+    child.once('exit', (code, signal) => {
+      // Sweep up anything the worker left in its group (e.g. a grandchild), quietly; then give
+      // its pipes a moment to drain (a process that left the group may still hold them).
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // group already gone
+      }
+      const done = () => resolve({ code, signal, spawnError: null });
+      const drained = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        done();
+      }, 2000);
+      child.once('close', () => {
+        clearTimeout(drained);
+        done();
+      });
+    });
+  });
+  child.send({ type: 'request', request } satisfies ParentMessage, (err) => {
+    if (err) kill(`the request could not be sent to the experiment process: ${err.message}`);
+  });
+  return { child, exited, kill, killedFor: () => reason };
+}
