@@ -2,7 +2,8 @@
 // process group, so a kill takes everything it started with it. Its stdout and stderr are
 // progress for people; what it reports (config checked, training phases, the summary, the
 // cause of a failure) comes only over the IPC channel, which the config cannot reach.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 import type { CompiledConfig } from './config-compile';
@@ -57,11 +58,29 @@ function workerArgs(): string[] {
   return ext === '.ts' ? ['--require', require.resolve('tsx/cjs'), script] : [script];
 }
 
+const SETPRIV = '/usr/bin/setpriv';
+let setprivWorks: boolean | undefined;
+
+/**
+ * The worker's command. Where util-linux's setpriv is present, the kernel kills the worker
+ * when this process dies (PR_SET_PDEATHSIG, kept across exec): even inside a synchronous
+ * training step, when no timer of its own could fire. Elsewhere the worker watches for its
+ * parent from its event loop.
+ */
+function workerCommand(): { file: string; args: string[] } {
+  if (setprivWorks === undefined) {
+    setprivWorks = fs.existsSync(SETPRIV) && spawnSync(SETPRIV, ['--pdeathsig', 'KILL', '--', 'true']).status === 0;
+  }
+  const node = [process.execPath, ...workerArgs()];
+  return setprivWorks ? { file: SETPRIV, args: ['--pdeathsig', 'KILL', '--', ...node] } : { file: node[0]!, args: node.slice(1) };
+}
+
 export function startWorker(
   request: WorkerRequest,
   options: { cwd?: string; onOutput?: (text: string) => void; onMessage?: (message: WorkerMessage) => void },
 ): WorkerHandle {
-  const child = spawn(process.execPath, workerArgs(), {
+  const command = workerCommand();
+  const child = spawn(command.file, command.args, {
     cwd: options.cwd,
     env: process.env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

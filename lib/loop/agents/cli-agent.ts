@@ -4,9 +4,11 @@
 // what it wrote to .autoresearch/description ($AUTORESEARCH_DESCRIPTION_FILE), else the last
 // non-empty line of its stdout. The command runs in its own process group: on a timeout or an
 // abort the whole group is killed (SIGTERM, then SIGKILL), and so is whatever it left running
-// after it exited, so no stray process competes with the experiment for the machine.
+// after it exited, so no stray process competes with the experiment for the machine; processes
+// that left the group (setsid) are found by a marker in their environment and killed too.
 
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -45,6 +47,32 @@ export function lastLine(text: string): string {
     if (line !== '') return line;
   }
   return '';
+}
+
+/** The environment variable that marks every process of one agent turn. */
+export const TURN_MARKER = 'AUTORESEARCH_AGENT_TURN';
+
+/**
+ * Processes whose environment holds `name=value` (read from /proc; [] where there is none).
+ * A process that cleared its environment is not found: the limit of this search.
+ */
+export function processesWithEnv(name: string, value: string): number[] {
+  const wanted = `${name}=${value}`;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  for (const entry of entries) {
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(wanted)) found.push(Number(entry));
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+  }
+  return found.filter((pid) => pid !== process.pid);
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -152,6 +180,7 @@ export class CliAgent implements Agent {
     options: ProposeOptions,
   ): Promise<{ outcome: 'exit' | 'timeout' | 'aborted'; code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
     const grace = this.options.killGraceMs ?? 2000;
+    const turn = randomUUID();
     return new Promise((resolve, reject) => {
       const child = spawn(this.command, {
         shell: true,
@@ -161,6 +190,7 @@ export class CliAgent implements Agent {
         env: {
           ...process.env,
           ...this.options.env,
+          [TURN_MARKER]: turn,
           AUTORESEARCH_PROMPT_FILE: files.promptFile,
           AUTORESEARCH_DESCRIPTION_FILE: files.descriptionFile,
           AUTORESEARCH_CONFIG_FILE: context.configPath,
@@ -208,6 +238,14 @@ export class CliAgent implements Agent {
           const deadline = Date.now() + grace;
           while (groupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
           killGroup(pid, 'SIGKILL');
+        }
+        // Descendants that left the group (setsid, a daemon) still carry the turn's marker.
+        for (const leftover of processesWithEnv(TURN_MARKER, turn)) {
+          try {
+            process.kill(leftover, 'SIGKILL');
+          } catch {
+            // gone meanwhile
+          }
         }
         if (killTimer) clearTimeout(killTimer);
         resolve({ outcome, code, signal, stdout, stderr });
