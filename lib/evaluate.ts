@@ -22,8 +22,9 @@ import { Tokenizer, TOKENIZER_FILES } from './tokenizer';
 export const EVAL_BATCH_TOKENS = 8192;
 
 /** The default rows per evaluation batch: EVAL_BATCH_TOKENS / MAX_SEQ_LEN, at least 1. */
-export function defaultEvalBatchSize(maxSeqLen: number): number {
-  return Math.max(1, Math.floor(EVAL_BATCH_TOKENS / maxSeqLen));
+export function defaultEvalBatchSize(maxSeqLen: number, evalTokens = Infinity): number {
+  // Never more rows than EVAL_TOKENS holds: data prepared with a small EVAL_TOKENS still scores.
+  return Math.max(1, Math.floor(Math.min(EVAL_BATCH_TOKENS, evalTokens) / maxSeqLen));
 }
 
 export interface ValBpbOptions {
@@ -154,7 +155,7 @@ export function evalSteps(meta: PreparedMeta, batchSize: number): number {
 export async function evaluateValBpb(model: GPT, options: ValBpbOptions): Promise<ValBpbResult> {
   const { meta } = options;
   checkModelAgainstData(model.config, meta);
-  const batchSize = options.batchSize ?? defaultEvalBatchSize(meta.maxSeqLen);
+  const batchSize = options.batchSize ?? defaultEvalBatchSize(meta.maxSeqLen, meta.evalTokens);
   const steps = evalSteps(meta, batchSize);
   const tokenBytes = options.tokenBytes ?? (await preparedTokenBytes(meta, options.cacheDir));
   const started = performance.now();

@@ -441,3 +441,19 @@ export async function diffOf(dir: string, sha: string, filepath = 'train/config.
   const after = await fileAt(dir, sha, file);
   return unifiedDiff(file, before, after);
 }
+
+/** The commit a full ref name points at, or null when there is no such ref. */
+export async function refSha(dir: string, ref: string): Promise<string | null> {
+  return git.resolveRef({ ...repo(dir), ref }).catch(() => null);
+}
+
+/**
+ * Checks out `branch` again with the branch at `sha` and the index and tracked files as in
+ * `sha`, whatever an agent did: switched branches, committed, moved or deleted the branch.
+ */
+export async function restoreBranch(dir: string, branch: string, sha: string): Promise<void> {
+  const r = repo(dir);
+  await git.writeRef({ ...r, ref: 'HEAD', value: `refs/heads/${branch}`, symbolic: true, force: true });
+  await git.writeRef({ ...r, ref: `refs/heads/${branch}`, value: sha, force: true });
+  await resetHard(dir, sha);
+}

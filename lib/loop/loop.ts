@@ -22,9 +22,10 @@ import { createAgent, type CreateAgentOptions } from './agents/factory';
 import { parseKnobs } from './agents/knobs';
 import type { AgentContext, HistoryEntry, ResultRow as AgentRow } from './agents/types';
 import { fingerprint, harnessDifferences, type Fingerprint } from './fingerprint';
-import { changedFiles, commitFiles, commitSubject, createBranch, defaultTag, diffOf, fileAt, headSha, keepRef, openRepo, resetHard, revertExcept } from './git';
+import { captureState, restoreOwnFiles, restoreRefs, undoAgentGitWork } from './agent-guard';
+import { changedFiles, commitFiles, commitSubject, createBranch, defaultTag, diffOf, fileAt, headSha, keepRef, keptRefs, openRepo, resetHard, revertExcept } from './git';
 import { acquireLock } from './lock';
-import { STATE_DIR } from './paths';
+import { LOCK_FILE, STATE_DIR } from './paths';
 import { appendResult, bestKept, ensureGitignore, nextExperimentNumber, readResults, type ResultRow, type ResultStatus } from './results';
 
 const CONFIG = 'train/config.ts';
@@ -82,6 +83,12 @@ interface RunState {
   tag: string;
   firstExperiment: number;
   noise?: number;
+  /** The lowest experiment number never handed out (written before a number is used). */
+  nextExperiment?: number;
+}
+
+function stateText(state: RunState): string {
+  return JSON.stringify(state, null, 2) + '\n';
 }
 
 async function readState(dir: string): Promise<RunState | null> {
@@ -95,7 +102,7 @@ async function readState(dir: string): Promise<RunState | null> {
 async function writeState(dir: string, state: RunState): Promise<void> {
   await fs.mkdir(path.join(dir, STATE_DIR), { recursive: true });
   const file = path.join(dir, STATE_DIR, 'run.json');
-  await fs.writeFile(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+  await fs.writeFile(`${file}.tmp`, stateText(state));
   await fs.rename(`${file}.tmp`, file);
 }
 
@@ -135,6 +142,21 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
       o.resume && previous && previous.tag === tag ? previous : { tag, firstExperiment: nextExperimentNumber(rows) };
     await writeState(dir, state);
     const session = () => rows.filter((r) => r.experiment >= state.firstExperiment);
+    // Experiment numbers are never reused: not those of rows, of refs, or of a row a kill cut
+    // off (the state's high-water mark is written before a number is handed out).
+    const refs = new Map((await keptRefs(dir, tag)).map((r) => [r.experiment, r.sha] as const));
+    const takeNumber = async (): Promise<number> => {
+      const n = Math.max(nextExperimentNumber(rows), state.nextExperiment ?? 0, ...[...refs.keys()].map((k) => k + 1));
+      state.nextExperiment = n + 1;
+      await writeState(dir, state);
+      return n;
+    };
+    // Every experiment commit is reachable as refs/autoresearch/<tag>/<n> before it runs.
+    const markExperiment = async (n: number, sha: string) => {
+      await keepRef(dir, tag, n, sha);
+      refs.set(n, sha);
+    };
+    const lockText = JSON.stringify(release.info) + '\n';
     for (const row of session()) {
       const diff = harnessDifferences(row.fingerprint.harness as Fingerprint['harness'], fp.harness);
       if (diff.length > 0) {
@@ -211,9 +233,11 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
       const head = await headSha(dir);
       log(`baseline: running the unmodified config on ${branch}`);
       await harnessUnchanged();
+      const n = await takeNumber();
+      await markExperiment(n, head);
       const result = await run();
       if (o.signal?.aborted) return { tag, branch, recorded, best: null, threshold, stoppedBecause: 'aborted' };
-      await record(state.firstExperiment, result.status === 'ok' ? 'keep' : 'crash', 'baseline', head, null, result);
+      await record(n, result.status === 'ok' ? 'keep' : 'crash', 'baseline', head, null, result);
       if (result.status !== 'ok') {
         throw new ConfigError(`the baseline crashed: fix train/config.ts first (log: ${result.logPath})\n${result.errorExcerpt ?? ''}`);
       }
@@ -263,7 +287,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
         break;
       }
       const best = bestKept(session())!;
-      const n = nextExperimentNumber(rows);
+      const n = await takeNumber();
       const parent = await headSha(dir);
       let sha: string;
       let description: string;
@@ -298,20 +322,38 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
           fixed: { TIME_BUDGET: timeBudget, MAX_SEQ_LEN: meta.maxSeqLen, EVAL_TOKENS: meta.evalTokens },
         };
         let proposal;
+        let failure: unknown = null;
+        const before = await captureState(dir);
         try {
           proposal = await agent.propose(context, { signal: o.signal, timeoutMs: (o.agentTimeout ?? 600) * 1000 });
         } catch (err) {
+          failure = err;
+        }
+        // The repository is the loop's again: git work undone, its own files and refs restored.
+        const undone = await undoAgentGitWork(dir, before, CONFIG);
+        if (undone.length > 0) log(`experiment ${n}: the agent ${undone.join('; ')}`);
+        const restored = [
+          ...(await restoreOwnFiles(dir, rows, [
+            { file: path.posix.join(STATE_DIR, 'run.json'), content: stateText(state) },
+            { file: LOCK_FILE, content: lockText },
+          ])),
+          ...(await restoreRefs(dir, tag, refs)),
+        ];
+        if (restored.length > 0) log(`warning: the agent changed the loop's own records; restored ${restored.join(', ')} from the loop's own record`);
+        const undoneNote = undone.length > 0 ? ` [the agent ${undone.join('; ')}]` : '';
+        if (failure !== null || !proposal) {
+          const err = failure;
           await revertExcept(dir, []);
           if (o.signal?.aborted) {
             stoppedBecause = 'aborted';
             break;
           }
           const kind = err instanceof AgentError ? err.kind : 'failed';
-          await record(n, 'crash', `agent ${kind}: ${(err as Error).message.split('\n')[0]}`, parent, parent, null);
+          await record(n, 'crash', `agent ${kind}: ${(err as Error).message.split('\n')[0]}${undoneNote}`, parent, parent, null);
           crashLog = null;
           continue;
         }
-        description = proposal.description;
+        description = proposal.description + undoneNote;
         const others = await revertExcept(dir, [CONFIG]);
         if (others.length > 0) {
           await resetHard(dir, parent);
@@ -331,13 +373,13 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
         }
         sha = await commitFiles(dir, [CONFIG], description);
       }
+      await markExperiment(n, sha);
 
       await harnessUnchanged();
       log(`experiment ${n}: ${description}`);
       const result = await run();
       if (o.signal?.aborted) {
-        // Interrupted, not a result: keep the commit reachable, leave the branch at the best.
-        await keepRef(dir, tag, n, sha);
+        // Interrupted, not a result: the commit stays reachable by its ref; back to the best.
         await resetHard(dir, best.commit);
         stoppedBecause = 'aborted';
         break;
@@ -356,10 +398,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
       }
       await record(n, status, description, sha, best.commit, result);
       crashLog = status === 'crash' ? result.errorExcerpt : null;
-      if (status !== 'keep') {
-        await keepRef(dir, tag, n, sha);
-        await resetHard(dir, best.commit);
-      }
+      if (status !== 'keep') await resetHard(dir, best.commit);
     }
     return { tag, branch, recorded, best: bestKept(session()), threshold, stoppedBecause };
   } finally {

@@ -247,6 +247,43 @@ export async function appendResult(dir: string, result: NewResult): Promise<Resu
 }
 
 /**
+ * Makes results.jsonl and results.tsv hold exactly `rows` (the loop's own record) when either
+ * differs in any way: an agent appended, edited, deleted or cut a line. Returns the files
+ * rewritten ([] when both were intact).
+ */
+export async function restoreResults(dir: string, rows: readonly ResultRow[]): Promise<string[]> {
+  const canonical = (row: ResultRow) => JSON.stringify(parseRow(JSON.stringify(row), 0, RESULTS_JSONL));
+  const expected = rows.map(canonical);
+  const rewritten: string[] = [];
+  const jsonlPath = path.join(dir, RESULTS_JSONL);
+  const jsonl = await fs.promises.readFile(jsonlPath, 'utf8').catch(() => null);
+  let intact = jsonl !== null || rows.length === 0;
+  if (jsonl !== null) {
+    const lines = jsonl.split('\n');
+    intact = lines.pop() === '' && lines.length === expected.length;
+    for (let i = 0; intact && i < lines.length; i++) {
+      try {
+        intact = JSON.stringify(parseRow(lines[i]!, i + 1, RESULTS_JSONL)) === expected[i];
+      } catch {
+        intact = false;
+      }
+    }
+  }
+  if (!intact) {
+    await replaceDurable(jsonlPath, rows.map((row) => JSON.stringify(row) + '\n').join(''));
+    rewritten.push(RESULTS_JSONL);
+  }
+  const tsvPath = path.join(dir, RESULTS_TSV);
+  const tsv = [TSV_HEADER, ...rows.map(formatTsvRow)].join('\n') + '\n';
+  const tsvNow = await fs.promises.readFile(tsvPath, 'utf8').catch(() => null);
+  if (tsvNow !== (rows.length === 0 && tsvNow === null ? null : tsv)) {
+    await replaceDurable(tsvPath, tsv);
+    rewritten.push(RESULTS_TSV);
+  }
+  return rewritten;
+}
+
+/**
  * Rows from a results.tsv alone (the reference's format, or a run whose results.jsonl is
  * gone): experiment numbers by line, the fields the TSV lacks as null / ''. Crashes have no
  * val_bpb or memory (the TSV's zeros are placeholders).

@@ -1,5 +1,7 @@
 // Compiles, loads and validates a train/config.ts as a run would, in a throw-away worker,
 // without training: the loop's check before it commits an agent's change.
+import path from 'node:path';
+
 import { ConfigError } from '../errors';
 import { compileConfig } from './config-compile';
 import { CONFIG_LOAD_TIMEOUT_MS } from './config-sandbox';
@@ -25,7 +27,7 @@ export async function checkConfig(options: { configPath: string; dataset?: strin
   let out = '';
   let verdict: WorkerMessage | null = null;
   const worker = startWorker(
-    { config, dataset: options.dataset, cacheDir: options.cacheDir, timeBudget: 1, device: 'cpu', checkOnly: true },
+    { config, dataset: options.dataset, cacheDir: options.cacheDir === undefined ? undefined : path.resolve(options.cacheDir), timeBudget: 1, device: 'cpu', checkOnly: true },
     { onOutput: (text) => (out += text), onMessage: (m) => (m.type === 'config-ok' || m.type === 'error' ? (verdict = m) : undefined) },
   );
   const timeoutMs = options.timeoutMs ?? CONFIG_CHECK_TIMEOUT_MS;

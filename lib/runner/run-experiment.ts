@@ -105,7 +105,8 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
     request = {
       config: await compileConfig(path.resolve(dir, options.configPath ?? path.join('train', 'config.ts'))),
       dataset: options.dataset,
-      cacheDir: options.cacheDir,
+      // Relative paths are the caller's (its working directory), not the worker's (dir).
+      cacheDir: options.cacheDir === undefined ? undefined : path.resolve(options.cacheDir),
       timeBudget,
       device: options.device ?? env.device(),
       saveCheckpoint: options.saveCheckpoint ? path.resolve(dir, options.saveCheckpoint) : undefined,
