@@ -8,8 +8,8 @@ import path from 'node:path';
 
 import { round } from './util';
 
-// The built package, as `npx autoresearch run` uses it (the run's child then loads only
-// train/config.ts through tsx, not the library's sources).
+// The built package, as `npx autoresearch run` uses it (the run's child is plain JavaScript;
+// train/config.ts is compiled by esbuild in this process and evaluated in the child's sandbox).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { init, prepare, runExperiment, findPreparedDataset } = require(path.join(__dirname, '..', 'dist', 'lib')) as typeof import('../lib');
 

@@ -115,11 +115,11 @@ export { downloadShards, type DownloadEvent, type DownloadOptions, type Download
 export { countRows, isValidParquetFile, readParquetMetadata, readTextColumn, validateParquetFile } from './data/parquet';
 export { documents, localShards, type DocumentsOptions } from './data/documents';
 export { SOTU_VAL_EVERY, sotuDocuments, sotuSplit, type SotuDocument } from './data/sotu';
-export { DownloadError, MissingDataError, type ShardFailure } from './errors';
+export { DataIntegrityError, DownloadError, MissingDataError, type ShardFailure } from './errors';
 export type { ExperimentConfig, MlpActivationName } from './experiment-config';
 export { REFERENCE_DEFAULTS, CONFIG_KEYS, SCHEDULE_KEYS } from './experiment-config';
 export { runExperiment, DEFAULT_TIME_BUDGET, DEFAULT_TOTAL_TIME_LIMIT, type RunOptions } from './runner/run-experiment';
-export { SUMMARY_KEYS, type ExperimentResult, type ExperimentStatus, type ExperimentSummary } from './runner/types';
+export { SUMMARY_KEYS, type ExperimentResult, type ExperimentStatus, type ExperimentSummary, type FailureKind } from './runner/types';
 export { formatSummary, parseSummary } from './runner/summary';
 export { validateExperimentConfig } from './runner/validate-config';
 export { prepare, formatPrepareSummary, type PrepareOptions, type PrepareResult } from './data/prepare';

@@ -222,6 +222,7 @@ describe('autoresearch doctor', () => {
         trainTokens: meta.train.tokens,
         valTokens: meta.val.tokens,
         tokenizer: true,
+        chosenBecause: 'named with --dataset sotu',
         createdAt: meta.createdAt,
       },
     ]);

@@ -77,7 +77,9 @@ describe('prepare --dataset sotu', () => {
     expect(run.status).toBe(0);
     expect(run.stderr).toMatch(/reusing/);
     const again = JSON.parse(run.stdout) as PreparedMeta;
-    expect({ ...again, createdAt: '' }).toEqual({ ...meta, createdAt: '' });
+    // The same data, byte for byte (the files were written again, so only their mtimes differ).
+    const withoutTimes = (m: PreparedMeta) => ({ ...m, createdAt: '', files: Object.fromEntries(Object.entries(m.files).map(([k, v]) => [k, { ...v, mtimeMs: 0 }])) });
+    expect(withoutTimes(again)).toEqual(withoutTimes(meta));
   }, 600_000);
 
   test('data of an older layout is refused with the fix, and preparing again retrains the tokenizer', async () => {
@@ -111,8 +113,10 @@ describe('prepare --dataset sotu', () => {
     // Port 9 on loopback is closed: the reachability probe fails at once.
     const run = cliWith({ AUTORESEARCH_DATA_BASE_URL: 'http://127.0.0.1:9' }, 'prepare', '--vocab-size', '512', '--json');
     expect(run.status).toBe(0);
-    expect(run.stderr).toMatch(/no network reachable: using the built-in offline corpus \(sotu\)/);
-    expect(JSON.parse(run.stdout).dataset).toBe('sotu');
+    expect(run.stderr).toMatch(/NOTE: no --dataset given and the climbmix host did not answer \(127\.0\.0\.1:9\): fell back to the built-in offline corpus \(sotu\)/);
+    const prepared = JSON.parse(run.stdout) as PreparedMeta;
+    expect(prepared.dataset).toBe('sotu');
+    expect(prepared.chosenBecause).toMatch(/^no --dataset given and the climbmix host did not answer/);
   }, 600_000);
 
   test('a run with other constants than the prepared ones is refused', () => {

@@ -76,8 +76,15 @@ function loadWith(ldPath: string): { blasThreading: string; ompWaitPolicy: strin
   return JSON.parse(out.stdout.trim().split('\n').pop()!);
 }
 
-// Debian/Ubuntu machines with that OpenBLAS build installed (npm run setup installs the OpenMP one).
-const withBuild = (build: string) => (fs.existsSync(path.join(blasDir(build), 'libblas.so.3')) ? test : test.skip);
+// Debian/Ubuntu machines with that OpenBLAS build installed (npm run setup installs the OpenMP
+// one). A test skipped here says why, in the test's name and on stderr.
+const withBuild = (build: string) => {
+  const lib = path.join(blasDir(build), 'libblas.so.3');
+  if (fs.existsSync(lib)) return test;
+  const why = `skipped: ${lib} is not installed (apt-get install libopenblas0-${build === 'openmp' ? 'openmp' : 'pthread'} to run it)`;
+  process.stderr.write(`blas-threading: ${why}\n`);
+  return (name: string, fn: () => void, timeout?: number) => test.skip(`${name} [${why}]`, fn, timeout);
+};
 
 withBuild('openmp')('the OpenMP OpenBLAS loads with libgomp left at its default', () => {
   expect(loadWith(blasDir('openmp'))).toEqual({ blasThreading: 'openmp', ompWaitPolicy: 'default' });
