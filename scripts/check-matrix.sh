@@ -315,8 +315,12 @@ check_cuda_binary() { # root binary-in-chroot
   chroot "$root" grep -q '"cuda": true' "$record" || { echo "$record does not say CUDA"; return 1; }
 }
 
-# An empty libcudnn.so.9 where the real one is absent: libtorch_cuda needs the file to load,
-# not its functions (they are called only for convolutions and only on a GPU).
+# A stand-in libcudnn.so.9 where the real one is absent, so that the CUDA build loads without a
+# GPU. An empty library is not enough: Debian's libtorch_cuda is linked with BIND_NOW and
+# imports versioned symbols (cudnnGetVersion@libcudnn.so.9), so loading fails with "undefined
+# symbol: cudnnGetVersion, version libcudnn.so.9". The stand-in therefore defines every cuDNN
+# function the libtorch libraries import, under that version; each aborts with a message if it
+# is ever called (cuDNN is called only for work on a GPU).
 standin_cudnn() { # root
   local root=$1
   if in_chroot "$root" "ldconfig -p | grep -q 'libcudnn\.so\.9 '"; then
@@ -324,9 +328,20 @@ standin_cudnn() { # root
     return 0
   fi
   mkdir -p "$root/build/standin"
-  echo '/* empty stand-in for cuDNN: only loading is needed */' >"$root/build/standin/cudnn.c"
-  in_chroot "$root" "gcc -shared -fPIC -Wl,-soname,libcudnn.so.9 -o /build/standin/libcudnn.so.9 /build/standin/cudnn.c"
-  echo "stand-in /build/standin/libcudnn.so.9 (LD_LIBRARY_PATH=/build/standin)"
+  in_chroot "$root" 'set -euo pipefail
+    cd /build/standin
+    libdir=$(cd /build/autoresearch && node scripts/libtorch.js lib-dir)
+    for lib in "$libdir"/libtorch*.so "$libdir"/libc10*.so; do objdump -T "$lib"; done | awk "/\\(libcudnn\\.so\\.9\\)/ && / DF / {print \$NF}" | sort -u >symbols.txt
+    [ -s symbols.txt ] || { echo "no cuDNN symbols imported in $libdir"; exit 1; }
+    {
+      echo "#include <stdio.h>"
+      echo "#include <stdlib.h>"
+      echo "static void called(const char* name) { fprintf(stderr, \"%s called: this libcudnn.so.9 is an empty stand-in; install cuDNN 9\\n\", name); abort(); }"
+      while read -r sym; do echo "void $sym(void) { called(\"$sym\"); }"; done <symbols.txt
+    } >cudnn.c
+    { echo "libcudnn.so.9 {"; echo "  global:"; sed "s/.*/    &;/" symbols.txt; echo "  local: *;"; echo "};"; } >cudnn.map
+    gcc -shared -fPIC -O0 -Wl,-soname,libcudnn.so.9 -Wl,--version-script=cudnn.map -o libcudnn.so.9 cudnn.c
+    echo "stand-in /build/standin/libcudnn.so.9: $(wc -l <symbols.txt) cuDNN functions imported from $libdir, each aborting if called"'
 }
 
 run_cuda() {

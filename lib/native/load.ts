@@ -208,7 +208,7 @@ function missingLibrary(lib: string, record: BuildRecord | null): Diagnosis {
 export function diagnose(message: string, record: BuildRecord | null): Diagnosis {
   const missing = message.match(/([^\s:/]+\.so(?:\.[\w.]+)?): cannot open shared object file/);
   if (missing) return missingLibrary(missing[1]!, record);
-  const symbol = message.match(/undefined symbol: (\S+)/);
+  const symbol = message.match(/undefined symbol: ([^\s,]+)/);
   if (symbol && /^cudnn/.test(symbol[1]!)) {
     return {
       cause: `${symbol[1]} is missing from the libcudnn found: it is not cuDNN 9, or a stand-in`,
