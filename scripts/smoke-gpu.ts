@@ -256,7 +256,10 @@ export interface TrainingRun {
 /** The training run's model: DEPTH 8, width 512, seq 1024, 16 rows a step. */
 export const TRAINING_MODEL: ModelConfig = { ...SMOKE_MODEL, sequenceLen: 1024, nLayer: 8, nHead: 4, nKvHead: 4, nEmbd: 512 };
 
-/** Trains for `seconds` after 3 warm-up steps; passes when the loss fell by more than 1 nat. */
+/**
+ * Trains for `seconds` (and at least `minSteps` steps) after 3 warm-up steps; passes when the
+ * loss fell by more than 1 nat.
+ */
 export function trainingRun(
   device: string,
   seconds: number,
@@ -264,6 +267,7 @@ export function trainingRun(
   log: (line: string) => void = () => {},
   config: ModelConfig = TRAINING_MODEL,
   rows = 16,
+  minSteps = 10,
 ): TrainingRun {
   using model = GPT.create(config, { device, seed: 42 });
   using optimizer = model.createOptimizer();
@@ -273,7 +277,7 @@ export function trainingRun(
   let lastLoss = NaN;
   let steps = 0;
   let counted = 0;
-  for (let i = 0; counted < seconds * 1000; i++) {
+  for (let i = 0; counted < seconds * 1000 || steps < minSteps; i++) {
     const start = performance.now();
     const loss = model.trainStep([batches[i % batches.length]!], optimizer, STEP);
     model.synchronize();

@@ -97,7 +97,9 @@ test('libtorch gone from where the binary was built against it', () => {
   const result = loadIn(copyBinary('moved', { libDir: path.join(dir, 'no-such-libtorch') }));
   expect(result.name).toBe('AddonLoadError');
   expect(result.message).toMatch(/no longer there/);
-  expect(result.fixes!.join('\n')).toMatch(/apt-get install libtorch-dev/);
+  // The package that provides the libtorch of the record: the CUDA one for a CUDA build.
+  const apt = readBuildRecord(loadAddon().binary)!.cuda ? 'libtorch-cuda-dev' : 'libtorch-dev libopenblas0-openmp';
+  expect(result.fixes!.join('\n')).toContain(`Debian/Ubuntu: sudo apt-get install ${apt} (npm run setup does this)`);
 });
 
 test('a build record that disagrees with the binary (stale build)', () => {

@@ -105,8 +105,9 @@ test('the allocator check does not pass on the CPU, which has no allocator peak'
 });
 
 test('the timed training run learns and reports tokens/s and MFU', () => {
-  const run = trainingRun('cpu', 2, 1e12, () => {}, config, 4);
-  expect(run.steps).toBeGreaterThanOrEqual(10);
+  // At least 150 steps, however busy the machine: the learning asserted does not depend on its speed.
+  const run = trainingRun('cpu', 0.5, 1e12, () => {}, config, 4, 150);
+  expect(run.steps).toBeGreaterThanOrEqual(150);
   expect(run.tokensPerSecond).toBeGreaterThan(0);
   expect(run.mfuPercent).toBeGreaterThan(0);
   expect(run.lastLoss).toBeLessThan(run.firstLoss - 1);
