@@ -8,6 +8,15 @@
 
 namespace ar {
 
+// The allocator's statistics moved to a device-generic header in libtorch 2.5
+// (c10/core/CachingDeviceAllocator.h); the CUDA namespace re-exports DeviceStats but not
+// StatType there.
+#if AUTORESEARCH_TORCH_MAJOR > 2 || (AUTORESEARCH_TORCH_MAJOR == 2 && AUTORESEARCH_TORCH_MINOR >= 5)
+using StatType = c10::CachingDeviceAllocator::StatType;
+#else
+using StatType = c10::cuda::CUDACachingAllocator::StatType;
+#endif
+
 std::string cuda_device_name(int index) {
   cudaDeviceProp prop;
   if (cudaGetDeviceProperties(&prop, index) != cudaSuccess) return "unknown GPU";
@@ -21,8 +30,7 @@ void synchronize(const torch::Device& device) {
 double peak_memory_bytes(const torch::Device& device) {
   if (!device.is_cuda()) return -1;
   auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
-  using Stat = c10::cuda::CUDACachingAllocator::StatType;
-  return static_cast<double>(stats.allocated_bytes[static_cast<size_t>(Stat::AGGREGATE)].peak);
+  return static_cast<double>(stats.allocated_bytes[static_cast<size_t>(StatType::AGGREGATE)].peak);
 }
 
 void reset_peak_memory(const torch::Device& device) {

@@ -16,6 +16,7 @@
 //   include-dirs         include directories (libtorch, node-addon-api, CUDA when needed)
 //   lib-dir              directory holding libtorch.so
 //   libraries            linker flags for node-gyp (libs + runtime search path)
+//   cuda-libraries       what a CUDA build links besides libtorch's CPU part (empty for CPU)
 //   system-libraries     other libraries both builds link (PCRE2)
 //   defines              preprocessor definitions shared by both builds
 //   write-build-info DIR record what the addon in DIR was built against
@@ -120,10 +121,54 @@ function readCxx11Abi(torchDir) {
   return match ? Number(match[1]) : 1;
 }
 
-function findCudaInclude() {
-  const homes = [process.env.CUDA_HOME, process.env.CUDA_PATH, '/usr/local/cuda'].filter(Boolean);
-  const home = homes.find((h) => fs.existsSync(path.join(h, 'include', 'cuda_runtime_api.h')));
-  return home ? path.join(home, 'include') : null;
+/** Multiarch library folders of the system (/usr/lib/x86_64-linux-gnu on Debian/Ubuntu). */
+function multiarchLibDirs() {
+  try {
+    return fs
+      .readdirSync('/usr/lib')
+      .filter((e) => /-linux-gnu/.test(e))
+      .map((e) => path.join('/usr/lib', e));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The CUDA runtime a CUDA libtorch needs at build time: cuda_runtime_api.h and libcudart.
+ * Looked for in CUDA_HOME / CUDA_PATH, /usr/local/cuda, the pip wheel's nvidia-cuda-runtime
+ * package beside torch, and the system (Debian/Ubuntu nvidia-cuda-toolkit). The library may
+ * exist only as libcudart.so.N (pip wheels): it is then linked by its full path.
+ */
+function findCudaRuntime(prefix) {
+  const homes = [
+    process.env.CUDA_HOME,
+    process.env.CUDA_PATH,
+    '/usr/local/cuda',
+    path.resolve(prefix, '..', 'nvidia', 'cuda_runtime'),
+    '/usr',
+  ].filter(Boolean);
+  const libraryIn = (dir) => {
+    if (fs.existsSync(path.join(dir, 'libcudart.so'))) return path.join(dir, 'libcudart.so');
+    let names = [];
+    try {
+      names = fs.readdirSync(dir).filter((f) => /^libcudart\.so\.\d+$/.test(f));
+    } catch {
+      return null;
+    }
+    names.sort((a, b) => Number(b.split('.').pop()) - Number(a.split('.').pop()));
+    return names.length ? path.join(dir, names[0]) : null;
+  };
+  for (const home of homes) {
+    const include = path.join(home, 'include');
+    if (!fs.existsSync(path.join(include, 'cuda_runtime_api.h'))) continue;
+    const libDirs = [path.join(home, 'lib64'), path.join(home, 'lib'), ...(home === '/usr' ? multiarchLibDirs() : [])];
+    for (const dir of libDirs) {
+      const library = libraryIn(dir);
+      // /usr/include is searched anyway; naming it with -I would reorder the system headers.
+      if (library) return { includeDir: include === '/usr/include' ? null : include, library };
+    }
+  }
+  return null;
 }
 
 let cached = null;
@@ -144,6 +189,7 @@ function discover() {
   const libDir = findLibDir(prefix, torchDir);
   if (!libDir) fail(`libtorch.so not found near ${prefix} (looked in lib/, lib64/ and beside the CMake files).`);
   const cuda = fs.existsSync(path.join(libDir, 'libtorch_cuda.so'));
+  const cudaRuntime = cuda ? findCudaRuntime(prefix) : null;
   cached = {
     source: found.source,
     torchDir,
@@ -153,7 +199,8 @@ function discover() {
     cuda,
     cxx11Abi: readCxx11Abi(torchDir),
     includeDirs: [path.join(prefix, 'include'), path.join(prefix, 'include', 'torch', 'csrc', 'api', 'include')],
-    cudaInclude: cuda ? findCudaInclude() : null,
+    cudaInclude: cudaRuntime ? cudaRuntime.includeDir : null,
+    cudaRuntimeLibrary: cudaRuntime ? cudaRuntime.library : null,
   };
   return cached;
 }
@@ -185,14 +232,56 @@ function defines() {
 
 function includeDirs() {
   const info = discover();
+  requireCudaRuntime(info);
   const napi = path.dirname(require.resolve('node-addon-api/package.json', { paths: [ROOT] }));
   return [napi, ...info.includeDirs, ...(info.cudaInclude ? [info.cudaInclude] : [])];
 }
 
+/** A CUDA libtorch's build needs the CUDA runtime's headers and library: stop when they are missing. */
+function requireCudaRuntime(info) {
+  if (!info.cuda || info.cudaRuntimeLibrary) return;
+  fail(
+    `the libtorch in ${info.libDir} is a CUDA build, but the CUDA runtime it needs to build against ` +
+      '(cuda_runtime_api.h and libcudart) was not found. Fixes:\n' +
+      '  - Debian/Ubuntu: sudo apt-get install nvidia-cuda-toolkit\n' +
+      '  - the CUDA toolkit elsewhere: export CUDA_HOME=/path/to/cuda (holding include/ and lib64/)\n' +
+      '  - or build for the CPU against a CPU libtorch (Debian/Ubuntu libtorch-dev, or Torch_DIR)',
+  );
+}
+
+/**
+ * What a CUDA build links besides libtorch's CPU libraries, by full path: libtorch_cuda and
+ * libc10_cuda, and the CUDA runtime the addon calls itself (cudaGetDeviceProperties).
+ * libtorch_cuda is kept even by linkers that drop unused libraries (--as-needed, Ubuntu's
+ * default): nothing references it directly, but without it loaded libtorch has no CUDA backend.
+ * Empty for a CPU libtorch. Both front-ends link this list.
+ */
+function cudaLibraries() {
+  const info = discover();
+  if (!info.cuda) return [];
+  requireCudaRuntime(info);
+  const runtimeDir = path.dirname(info.cudaRuntimeLibrary);
+  const systemDir = ['/usr/lib', '/lib', ...multiarchLibDirs()].includes(runtimeDir);
+  return [
+    '-Wl,--no-as-needed',
+    path.join(info.libDir, 'libtorch_cuda.so'),
+    path.join(info.libDir, 'libc10_cuda.so'),
+    info.cudaRuntimeLibrary,
+    '-Wl,--as-needed',
+    ...(systemDir ? [] : [`-Wl,-rpath,${runtimeDir}`]),
+  ];
+}
+
 function libraries() {
   const info = discover();
-  const libs = ['torch', 'torch_cpu', 'c10', ...(info.cuda ? ['torch_cuda', 'c10_cuda'] : [])];
-  return [`-L${info.libDir}`, `-Wl,-rpath,${info.libDir}`, ...libs.map((l) => `-l${l}`), ...systemLibraries().map((l) => `-l${l}`)];
+  const libs = ['torch', 'torch_cpu', 'c10'];
+  return [
+    `-L${info.libDir}`,
+    `-Wl,-rpath,${info.libDir}`,
+    ...libs.map((l) => `-l${l}`),
+    ...cudaLibraries(),
+    ...systemLibraries().map((l) => `-l${l}`),
+  ];
 }
 
 /** Libraries besides libtorch, linked by both builds: PCRE2 for the tokenizer's split pattern. */
@@ -211,6 +300,7 @@ function writeBuildInfo(dir) {
     cxx11Abi: info.cxx11Abi,
     libDir: info.libDir,
     torchDir: info.torchDir,
+    cudaRuntime: info.cudaRuntimeLibrary,
     source: info.source,
     platform: `${process.platform}-${process.arch}`,
     binaries,
@@ -235,6 +325,8 @@ function main() {
       return process.stdout.write(discover().libDir);
     case 'libraries':
       return process.stdout.write(libraries().join(' '));
+    case 'cuda-libraries':
+      return process.stdout.write(cudaLibraries().join(' '));
     case 'system-libraries':
       return process.stdout.write(systemLibraries().join(' '));
     case 'defines':
@@ -242,9 +334,9 @@ function main() {
     case 'write-build-info':
       return writeBuildInfo(arg || 'build/Release');
     default:
-      fail(`unknown command '${command}'. Commands: info, torch-dir, sources, include-dirs, lib-dir, libraries, defines, write-build-info DIR`);
+      fail(`unknown command '${command}'. Commands: info, torch-dir, sources, include-dirs, lib-dir, libraries, cuda-libraries, system-libraries, defines, write-build-info DIR`);
   }
 }
 
-module.exports = { discover, sources, defines, includeDirs, libraries, writeBuildInfo, BUILD_INFO_FILE };
+module.exports = { discover, sources, defines, includeDirs, libraries, cudaLibraries, writeBuildInfo, BUILD_INFO_FILE };
 if (require.main === module) main();

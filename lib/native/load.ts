@@ -7,8 +7,10 @@
 //
 // A binary only works with the libtorch (version, CUDA or CPU, C++ ABI) it was built against.
 // Each build records those in autoresearch.build.json beside the binary; they are checked
-// before loading and against what the binary reports after. Failures end in one
-// AddonLoadError listing the fixes that match the cause.
+// before loading and against what the binary reports after, and a binary found without its
+// record is refused unless AUTORESEARCH_ADDON names it. Failures end in one AddonLoadError
+// that names the cause (e.g. which shared library is missing and what provides it) and lists
+// the fixes that help with it: "rebuild" only where a rebuild can help.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -24,6 +26,8 @@ export interface BuildRecord {
   cxx11Abi: number;
   libDir: string;
   torchDir: string;
+  /** The CUDA runtime library linked (CUDA builds; absent in records of older builds). */
+  cudaRuntime?: string | null;
   source: string;
   platform: string;
   builtAt: string;
@@ -87,7 +91,7 @@ function localBuildCandidate(root: string): string | null {
   return fs.existsSync(file) ? file : null;
 }
 
-/** Candidate binaries in the order they are tried. */
+/** Candidate binaries in the order they are tried (AUTORESEARCH_ADDON: that file only). */
 export function addonCandidates(root = packageRoot()): string[] {
   const explicit = env.addonPath();
   if (explicit) return [path.resolve(explicit)];
@@ -121,7 +125,7 @@ function preflight(binary: string, record: BuildRecord | null): { problem: strin
     return {
       problem: `${binary} was built against libtorch ${record.libtorchVersion} in ${record.libDir}, which is no longer there`,
       fixes: [
-        'Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-openmp (npm run setup does this)',
+        `Debian/Ubuntu: sudo apt-get install ${record.cuda ? 'libtorch-cuda-dev' : 'libtorch-dev libopenblas0-openmp'} (npm run setup does this)`,
         'if libtorch moved: export Torch_DIR=/path/to/libtorch/share/cmake/Torch, then ' + REBUILD,
       ],
     };
@@ -129,31 +133,104 @@ function preflight(binary: string, record: BuildRecord | null): { problem: strin
   return null;
 }
 
-/** Fixes for an error thrown by require() of the binary, chosen from its message. */
-function diagnose(message: string, record: BuildRecord | null): string[] {
-  if (/libcuda|libcudart|libcublas|libnvrtc|CUDA driver/i.test(message)) {
-    return [
-      'this binary needs CUDA libraries this machine does not have: install the NVIDIA driver and CUDA runtime',
-      'or use the CPU build: install Debian libtorch-dev (CPU), unset Torch_DIR, then npm run build:native',
-    ];
+/** What require() of a binary failed on, in words, and the fixes that help with that cause. */
+export interface Diagnosis {
+  /** The cause named, e.g. which missing library and what provides it; null when unknown. */
+  cause: string | null;
+  fixes: string[];
+}
+
+const CUDA_RUNTIME_LIBS = /^lib(cudart|cublasLt|cublas|cufft|curand|cusparseLt|cusparse|cusolver|nvrtc|nvJitLink|nvToolsExt|cupti|nccl|cufile)\b/;
+
+function torchDescription(record: BuildRecord | null): string {
+  return record ? `libtorch ${record.libtorchVersion} (${record.cuda ? 'CUDA' : 'CPU'}) in ${record.libDir}` : 'libtorch';
+}
+
+/** A shared library the dynamic linker did not find: what it is, who provides it, what helps. */
+function missingLibrary(lib: string, record: BuildRecord | null): Diagnosis {
+  const cpuBuild =
+    'or train on the CPU: install a CPU libtorch (Debian/Ubuntu: libtorch-dev), unset Torch_DIR, then npm run build:native';
+  if (/^libcudnn/.test(lib)) {
+    return {
+      cause: `${lib} is missing: cuDNN 9, which the CUDA libtorch this binary was built against loads with it`,
+      fixes: [
+        "install cuDNN 9: NVIDIA's cuDNN packages (libcudnn9-cuda-12), or Debian's nvidia-cudnn (contrib; it downloads cuDNN from NVIDIA when installed)",
+        'cuDNN installed elsewhere (e.g. the pip wheel nvidia-cudnn-cu12): add the folder holding ' + lib + ' to LD_LIBRARY_PATH',
+        cpuBuild,
+      ],
+    };
   }
-  if (/lib(torch|c10)[\w.]*\.so[\w.]*: cannot open shared object file/.test(message)) {
-    const where = record ? ` (built against libtorch ${record.libtorchVersion} in ${record.libDir})` : '';
-    return [
-      `libtorch not found${where}: sudo apt-get install libtorch-dev libopenblas0-openmp, or npm run setup`,
-      'a libtorch elsewhere: add its lib/ folder to LD_LIBRARY_PATH, or ' + REBUILD,
-    ];
+  if (/^libcuda\.so/.test(lib)) {
+    return {
+      cause: `${lib} is missing: the NVIDIA driver's CUDA library`,
+      fixes: ['install the NVIDIA driver (Debian: nvidia-driver and libcuda1; Ubuntu: nvidia-driver-NNN)', cpuBuild],
+    };
   }
-  if (/undefined symbol|version `[^']+' not found/.test(message)) {
-    return [
-      'libtorch version or C++ ABI mismatch between the build and the libtorch found at run time: ' + REBUILD,
-      'several libtorch installations: set Torch_DIR to the one you want before rebuilding',
-    ];
+  if (CUDA_RUNTIME_LIBS.test(lib)) {
+    return {
+      cause: `${lib} is missing: part of the CUDA runtime, which the CUDA libtorch this binary was built against needs`,
+      fixes: [
+        'Debian/Ubuntu: sudo apt-get install nvidia-cuda-toolkit (the CUDA runtime libraries come with it)',
+        "NVIDIA's CUDA toolkit, or the pip wheels beside torch (nvidia-*-cu12): add the folder holding " + lib + ' to LD_LIBRARY_PATH',
+        cpuBuild,
+      ],
+    };
+  }
+  if (/^lib(torch|c10|shm|caffe2)/.test(lib)) {
+    const apt = record?.cuda ? 'libtorch-cuda-dev' : 'libtorch-dev';
+    return {
+      cause: `${lib} is missing: part of the ${torchDescription(record)} this binary was built against`,
+      fixes: [
+        `reinstall that libtorch (Debian/Ubuntu: sudo apt-get install ${apt}; npm run setup does this)`,
+        'that libtorch moved: add its lib/ folder to LD_LIBRARY_PATH',
+        'another libtorch is installed here now: ' + REBUILD,
+      ],
+    };
+  }
+  if (/^libpcre2/.test(lib)) {
+    return { cause: `${lib} is missing: PCRE2, the tokenizer's regular expressions`, fixes: ['Debian/Ubuntu: sudo apt-get install libpcre2-8-0'] };
+  }
+  if (/^lib(openblas|blas|lapack|gomp)/.test(lib)) {
+    return {
+      cause: `${lib} is missing: the BLAS or OpenMP runtime libtorch uses`,
+      fixes: ['Debian/Ubuntu: sudo apt-get install libopenblas0-openmp libgomp1 (npm run setup does this)'],
+    };
+  }
+  return {
+    cause: `${lib} is missing: a shared library this binary or its libtorch needs`,
+    fixes: [
+      `install the package that provides ${lib} (Debian/Ubuntu: apt-file search ${lib}), or add the folder holding it to LD_LIBRARY_PATH`,
+    ],
+  };
+}
+
+/** The cause of an error thrown by require() of the binary, read from its message. */
+export function diagnose(message: string, record: BuildRecord | null): Diagnosis {
+  const missing = message.match(/([^\s:/]+\.so(?:\.[\w.]+)?): cannot open shared object file/);
+  if (missing) return missingLibrary(missing[1]!, record);
+  const symbol = message.match(/undefined symbol: ([^\s,]+)/);
+  if (symbol && /^cudnn/.test(symbol[1]!)) {
+    return {
+      cause: `${symbol[1]} is missing from the libcudnn found: it is not cuDNN 9, or a stand-in`,
+      fixes: ["install cuDNN 9: NVIDIA's cuDNN packages (libcudnn9-cuda-12), or Debian's nvidia-cudnn (contrib)"],
+    };
+  }
+  if (/CUDA driver|CUDA driver version is insufficient/i.test(message)) {
+    return {
+      cause: 'the NVIDIA driver is missing or older than the CUDA runtime this libtorch was built with',
+      fixes: ['install or update the NVIDIA driver', 'or use a CPU libtorch (Debian/Ubuntu: libtorch-dev), then npm run build:native'],
+    };
+  }
+  if (symbol || /version `[^']+' not found/.test(message)) {
+    return {
+      cause: 'the binary and the libraries found at run time do not match (another libtorch version, C++ ABI or C++ library)',
+      fixes: [REBUILD, 'several libtorch installations: set Torch_DIR to the one you want before rebuilding'],
+    };
   }
   if (/invalid ELF header|wrong ELF class|file too short|not a valid Win32/.test(message)) {
-    return ['the binary is for another platform: ' + REBUILD];
+    return { cause: 'the file is not a binary for this platform', fixes: ['the binary is for another platform: ' + REBUILD] };
   }
-  return [REBUILD, 'check the system set-up with: npx autoresearch doctor'];
+  return { cause: null, fixes: [REBUILD, 'check the system set-up with: npx autoresearch doctor'] };
 }
 
 function checkRecord(addon: NativeAddon, record: BuildRecord | null, binary: string): string | null {
@@ -178,11 +255,13 @@ export function loadedOmpWaitPolicy(): string {
   return ompWaitPolicy;
 }
 
-/** Loads the addon once per process; throws AddonLoadError with the fixes on failure. */
-export function loadAddon(): LoadedAddon {
-  if (loaded) return loaded;
-  const root = packageRoot();
-  const candidates = addonCandidates(root);
+/**
+ * Tries the candidates of a package root in order and loads the first usable one. A binary
+ * found in prebuilds/ or build/Release/ must carry its build record (it says which libtorch
+ * the binary needs); one without it is loaded only when AUTORESEARCH_ADDON names it.
+ */
+export function loadAddonFrom(root: string, explicit = env.addonPath()): LoadedAddon {
+  const candidates = explicit ? [path.resolve(explicit)] : addonCandidates(root);
   if (candidates.length === 0) {
     throw new AddonLoadError('autoresearch: the native addon has not been built (no prebuilds/, no build/Release/).', [
       'set everything up on Debian/Ubuntu: npm run setup',
@@ -193,6 +272,12 @@ export function loadAddon(): LoadedAddon {
   const fixes = new Set<string>();
   for (const binary of candidates) {
     const record = readBuildRecord(binary);
+    if (!record && !explicit) {
+      problems.push(`${binary} has no build record (${BUILD_INFO_FILE} beside it), so the libtorch it needs is unknown`);
+      fixes.add('build it with the package scripts, which write the record: npm run build:native (or npm run prebuild)');
+      fixes.add(`load it anyway: AUTORESEARCH_ADDON=${binary}`);
+      continue;
+    }
     const early = preflight(binary, record);
     if (early) {
       problems.push(early.problem);
@@ -208,8 +293,9 @@ export function loadAddon(): LoadedAddon {
       addon = require(binary) as NativeAddon;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      problems.push(`${binary}: ${message.split('\n')[0]}`);
-      diagnose(message, record).forEach((f) => fixes.add(f));
+      const diagnosis = diagnose(message, record);
+      problems.push(`${binary}: ${message.split('\n')[0]}` + (diagnosis.cause ? `\n  ${diagnosis.cause}` : ''));
+      diagnosis.fixes.forEach((f) => fixes.add(f));
       continue;
     }
     const mismatch = checkRecord(addon, record, binary);
@@ -218,10 +304,16 @@ export function loadAddon(): LoadedAddon {
       fixes.add(REBUILD);
       continue;
     }
-    loaded = { addon, binary, record };
-    return loaded;
+    return { addon, binary, record };
   }
   throw new AddonLoadError(`autoresearch: the native addon could not be loaded.\n${problems.join('\n')}`, [...fixes]);
+}
+
+/** Loads the addon once per process; throws AddonLoadError with the fixes on failure. */
+export function loadAddon(): LoadedAddon {
+  if (loaded) return loaded;
+  loaded = loadAddonFrom(packageRoot());
+  return loaded;
 }
 
 /** The addon, applying AUTORESEARCH_THREADS on first use. */

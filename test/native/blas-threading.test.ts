@@ -65,9 +65,12 @@ test('in this process, the build read before loading is the one that loaded', ()
   expect(info.ompWaitPolicy).toBe(process.env.OMP_WAIT_POLICY ?? 'default');
 });
 
-/** runtimeInfo() in a fresh process with LD_LIBRARY_PATH set to `ldPath` and OMP_WAIT_POLICY unset. */
+/**
+ * runtimeInfo() in a fresh process with `ldPath` first in LD_LIBRARY_PATH and OMP_WAIT_POLICY
+ * unset. What LD_LIBRARY_PATH held stays after it: libraries the addon needs may be found there.
+ */
 function loadWith(ldPath: string): { blasThreading: string; ompWaitPolicy: string } {
-  const env: NodeJS.ProcessEnv = { ...process.env, LD_LIBRARY_PATH: ldPath };
+  const env: NodeJS.ProcessEnv = { ...process.env, LD_LIBRARY_PATH: [ldPath, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
   delete env.OMP_WAIT_POLICY;
   const script = `const { runtimeInfo } = require(${JSON.stringify(path.join(root, 'lib'))});
     const { blasThreading, ompWaitPolicy } = runtimeInfo(); console.log(JSON.stringify({ blasThreading, ompWaitPolicy }));`;

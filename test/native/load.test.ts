@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { addonCandidates, loadAddon, packageRoot, readBuildRecord } from '../../lib/native/load';
+import { addonCandidates, diagnose, loadAddon, packageRoot, readBuildRecord } from '../../lib/native/load';
 
 const root = packageRoot();
 let dir: string;
@@ -14,16 +14,18 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function loadIn(addonPath: string): { name?: string; message?: string; fixes?: string[]; ok?: boolean } {
+type LoadResult = { name?: string; message?: string; fixes?: string[]; ok?: boolean; binary?: string };
+
+/** Loads in a fresh process: AUTORESEARCH_ADDON=addonPath, or (null) the candidates of packageDir. */
+function loadIn(addonPath: string | null, packageDir = root, extraEnv: Record<string, string> = {}): LoadResult {
   const script = `
-    const { loadAddon } = require(${JSON.stringify(path.join(root, 'lib/native/load'))});
-    try { loadAddon(); console.log(JSON.stringify({ ok: true })); }
+    const { loadAddonFrom } = require(${JSON.stringify(path.join(root, 'lib/native/load'))});
+    try { const { binary } = loadAddonFrom(${JSON.stringify(packageDir)}); console.log(JSON.stringify({ ok: true, binary })); }
     catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message, fixes: e.fixes })); }`;
-  const out = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
-    env: { ...process.env, AUTORESEARCH_ADDON: addonPath },
-    encoding: 'utf8',
-    cwd: root,
-  });
+  const env: Record<string, string | undefined> = { ...process.env, ...extraEnv };
+  if (addonPath === null) delete env.AUTORESEARCH_ADDON;
+  else env.AUTORESEARCH_ADDON = addonPath;
+  const out = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { env, encoding: 'utf8', cwd: root });
   return JSON.parse(out.stdout.trim().split('\n').pop()!);
 }
 
@@ -46,7 +48,39 @@ test('the binary in use carries a build record that matches what it reports', ()
 });
 
 test('a working copy with its record loads', () => {
-  expect(loadIn(copyBinary('good', {}))).toEqual({ ok: true });
+  const binary = copyBinary('good', {});
+  expect(loadIn(binary)).toEqual({ ok: true, binary });
+});
+
+describe('a binary without its build record', () => {
+  let pkg: string;
+  let binary: string;
+  beforeAll(() => {
+    pkg = path.join(dir, 'no-record-pkg');
+    binary = path.join(pkg, 'build', 'Release', 'autoresearch.node');
+    fs.mkdirSync(path.dirname(binary), { recursive: true });
+    fs.copyFileSync(loadAddon().binary, binary);
+  });
+
+  test('found in build/Release, it is refused: the libtorch it needs is unknown', () => {
+    const result = loadIn(null, pkg);
+    expect(result.name).toBe('AddonLoadError');
+    expect(result.message).toContain(`${binary} has no build record (autoresearch.build.json beside it)`);
+    expect(result.fixes).toEqual([
+      'build it with the package scripts, which write the record: npm run build:native (or npm run prebuild)',
+      `load it anyway: AUTORESEARCH_ADDON=${binary}`,
+    ]);
+  });
+
+  test('named by AUTORESEARCH_ADDON, it loads', () => {
+    expect(loadIn(binary, pkg)).toEqual({ ok: true, binary });
+  });
+
+  test('with its record written beside it, it loads from build/Release', () => {
+    const record = readBuildRecord(loadAddon().binary);
+    fs.writeFileSync(path.join(path.dirname(binary), 'autoresearch.build.json'), JSON.stringify(record));
+    expect(loadIn(null, pkg)).toEqual({ ok: true, binary });
+  });
 });
 
 test('a file that is not a binary for this platform', () => {
@@ -63,7 +97,9 @@ test('libtorch gone from where the binary was built against it', () => {
   const result = loadIn(copyBinary('moved', { libDir: path.join(dir, 'no-such-libtorch') }));
   expect(result.name).toBe('AddonLoadError');
   expect(result.message).toMatch(/no longer there/);
-  expect(result.fixes!.join('\n')).toMatch(/apt-get install libtorch-dev/);
+  // The package that provides the libtorch of the record: the CUDA one for a CUDA build.
+  const apt = readBuildRecord(loadAddon().binary)!.cuda ? 'libtorch-cuda-dev' : 'libtorch-dev libopenblas0-openmp';
+  expect(result.fixes!.join('\n')).toContain(`Debian/Ubuntu: sudo apt-get install ${apt} (npm run setup does this)`);
 });
 
 test('a build record that disagrees with the binary (stale build)', () => {
@@ -72,20 +108,93 @@ test('a build record that disagrees with the binary (stale build)', () => {
   expect(result.fixes!.join('\n')).toMatch(/npm run build:native/);
 });
 
-test('a binary whose libtorch cannot be found at load time', () => {
-  // A real shared object linked against a libtorch library that is then removed (a name the
-  // system does not have, or the dynamic linker would find the system's).
-  const libDir = path.join(dir, 'fakelib');
+/**
+ * A real shared object linked against a library that is then removed. The names are ones no
+ * system has (or the dynamic linker would find the real one), with the prefixes that matter.
+ */
+function binaryNeeding(lib: string): string {
+  const libDir = path.join(dir, `needs-${lib}`);
   fs.mkdirSync(libDir, { recursive: true });
-  fs.writeFileSync(path.join(libDir, 'stub.c'), 'int torch_stub(void) { return 1; }\n');
-  execFileSync('gcc', ['-shared', '-fPIC', '-o', path.join(libDir, 'libtorch_gone.so'), path.join(libDir, 'stub.c')]);
-  fs.writeFileSync(path.join(libDir, 'addon.c'), 'int torch_stub(void); int use(void) { return torch_stub(); }\n');
-  const binary = path.join(libDir, 'needs-libtorch.node');
-  execFileSync('gcc', ['-shared', '-fPIC', '-o', binary, path.join(libDir, 'addon.c'), `-L${libDir}`, '-ltorch_gone', `-Wl,-rpath,${libDir}`]);
-  fs.rmSync(path.join(libDir, 'libtorch_gone.so'));
-  const result = loadIn(binary);
+  fs.writeFileSync(path.join(libDir, 'stub.c'), 'int lib_stub(void) { return 1; }\n');
+  execFileSync('gcc', ['-shared', '-fPIC', `-Wl,-soname,${lib}`, '-o', path.join(libDir, lib), path.join(libDir, 'stub.c')]);
+  fs.writeFileSync(path.join(libDir, 'addon.c'), 'int lib_stub(void); int use(void) { return lib_stub(); }\n');
+  const binary = path.join(libDir, 'autoresearch.node');
+  execFileSync('gcc', ['-shared', '-fPIC', '-o', binary, path.join(libDir, 'addon.c'), path.join(libDir, lib), `-Wl,-rpath,${libDir}`]);
+  fs.rmSync(path.join(libDir, lib));
+  return binary;
+}
+
+// LD_LIBRARY_PATH emptied: the build matrix puts a stand-in libcudnn there.
+const noLibraryPath = { LD_LIBRARY_PATH: '' };
+
+test('libtorch missing at load time: that libtorch named, reinstall it, rebuild only against another', () => {
+  const binary = binaryNeeding('libtorch_gone.so');
+  const own = readBuildRecord(loadAddon().binary)!;
+  fs.writeFileSync(path.join(path.dirname(binary), 'autoresearch.build.json'), JSON.stringify({ ...own, libtorchVersion: '2.6.0', cuda: true }));
+  const result = loadIn(binary, root, noLibraryPath);
   expect(result.message).toMatch(/libtorch_gone\.so: cannot open shared object file/);
-  expect(result.fixes!.join('\n')).toMatch(/libtorch not found/);
+  expect(result.message).toContain(`libtorch_gone.so is missing: part of the libtorch 2.6.0 (CUDA) in ${own.libDir} this binary was built against`);
+  expect(result.fixes![0]).toBe('reinstall that libtorch (Debian/Ubuntu: sudo apt-get install libtorch-cuda-dev; npm run setup does this)');
+  expect(result.fixes!.join('\n')).toMatch(/another libtorch is installed here now: rebuild/);
+});
+
+test('cuDNN missing: named with what provides it, and no rebuild offered', () => {
+  const result = loadIn(binaryNeeding('libcudnn.so.99'), root, noLibraryPath);
+  expect(result.name).toBe('AddonLoadError');
+  expect(result.message).toContain('libcudnn.so.99 is missing: cuDNN 9');
+  const fixes = result.fixes!.join('\n');
+  expect(fixes).toMatch(/Debian's nvidia-cudnn/);
+  expect(fixes).toMatch(/NVIDIA's cuDNN packages/);
+  expect(fixes).toMatch(/LD_LIBRARY_PATH/);
+  expect(fixes).not.toMatch(/rebuild the addon/);
+});
+
+test('the CUDA runtime missing: named, nvidia-cuda-toolkit offered, no rebuild', () => {
+  const result = loadIn(binaryNeeding('libcudart.so.99'), root, noLibraryPath);
+  expect(result.message).toContain('libcudart.so.99 is missing: part of the CUDA runtime');
+  expect(result.fixes!.join('\n')).toMatch(/apt-get install nvidia-cuda-toolkit/);
+  expect(result.fixes!.join('\n')).not.toMatch(/rebuild the addon/);
+});
+
+test('the NVIDIA driver library missing', () => {
+  const result = loadIn(binaryNeeding('libcuda.so.99'), root, noLibraryPath);
+  expect(result.message).toContain("libcuda.so.99 is missing: the NVIDIA driver's CUDA library");
+  expect(result.fixes![0]).toMatch(/install the NVIDIA driver/);
+});
+
+test('an unknown library missing: named, with how to find its package', () => {
+  const result = loadIn(binaryNeeding('libsomething_else.so.3'), root, noLibraryPath);
+  expect(result.message).toContain('libsomething_else.so.3 is missing');
+  expect(result.fixes).toEqual([
+    'install the package that provides libsomething_else.so.3 (Debian/Ubuntu: apt-file search libsomething_else.so.3), or add the folder holding it to LD_LIBRARY_PATH',
+  ]);
+});
+
+describe('diagnose: the cause read from the loader message', () => {
+  test('a cuDNN symbol missing means a libcudnn that is not cuDNN 9', () => {
+    const d = diagnose('/x/autoresearch.node: undefined symbol: cudnnCreate', null);
+    expect(d.cause).toMatch(/cudnnCreate is missing from the libcudnn found/);
+    expect(d.fixes.join('\n')).not.toMatch(/rebuild/);
+  });
+
+  test('another undefined symbol, or a missing symbol version, is a mismatch that a rebuild fixes', () => {
+    for (const message of [
+      '/x/autoresearch.node: undefined symbol: _ZN3c1015SmallVectorBase',
+      "/lib/libstdc++.so.6: version `GLIBCXX_3.4.32' not found (required by /x/autoresearch.node)",
+    ]) {
+      const d = diagnose(message, null);
+      expect(d.cause).toMatch(/do not match/);
+      expect(d.fixes[0]).toMatch(/^rebuild the addon against the libtorch installed here/);
+    }
+  });
+
+  test('the library is read from the full dlopen message', () => {
+    const d = diagnose(
+      'Error: libnvrtc.so.12: cannot open shared object file: No such file or directory\n    at Module._extensions..node',
+      null,
+    );
+    expect(d.cause).toBe('libnvrtc.so.12 is missing: part of the CUDA runtime, which the CUDA libtorch this binary was built against needs');
+  });
 });
 
 describe('candidate order', () => {
