@@ -107,7 +107,7 @@ export function readBuildRecord(binary: string): BuildRecord | null {
   }
 }
 
-const REBUILD = 'rebuild the addon against the libtorch installed here: npm run build:native (or npm run setup)';
+const REBUILD = 'rebuild the addon against the libtorch installed here: npx autoresearch rebuild';
 
 /** Problems visible before loading: wrong platform, libtorch gone from where it was. */
 function preflight(binary: string, record: BuildRecord | null): { problem: string; fixes: string[] } | null {
@@ -121,7 +121,7 @@ function preflight(binary: string, record: BuildRecord | null): { problem: strin
     return {
       problem: `${binary} was built against libtorch ${record.libtorchVersion} in ${record.libDir}, which is no longer there`,
       fixes: [
-        'Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-openmp (npm run setup does this)',
+        'Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-openmp',
         'if libtorch moved: export Torch_DIR=/path/to/libtorch/share/cmake/Torch, then ' + REBUILD,
       ],
     };
@@ -134,13 +134,13 @@ function diagnose(message: string, record: BuildRecord | null): string[] {
   if (/libcuda|libcudart|libcublas|libnvrtc|CUDA driver/i.test(message)) {
     return [
       'this binary needs CUDA libraries this machine does not have: install the NVIDIA driver and CUDA runtime',
-      'or use the CPU build: install Debian libtorch-dev (CPU), unset Torch_DIR, then npm run build:native',
+      'or use the CPU build: install Debian libtorch-dev (CPU), unset Torch_DIR, then npx autoresearch rebuild',
     ];
   }
   if (/lib(torch|c10)[\w.]*\.so[\w.]*: cannot open shared object file/.test(message)) {
     const where = record ? ` (built against libtorch ${record.libtorchVersion} in ${record.libDir})` : '';
     return [
-      `libtorch not found${where}: sudo apt-get install libtorch-dev libopenblas0-openmp, or npm run setup`,
+      `libtorch not found${where}: sudo apt-get install libtorch-dev libopenblas0-openmp`,
       'a libtorch elsewhere: add its lib/ folder to LD_LIBRARY_PATH, or ' + REBUILD,
     ];
   }
@@ -185,8 +185,8 @@ export function loadAddon(): LoadedAddon {
   const candidates = addonCandidates(root);
   if (candidates.length === 0) {
     throw new AddonLoadError('autoresearch: the native addon has not been built (no prebuilds/, no build/Release/).', [
-      'set everything up on Debian/Ubuntu: npm run setup',
-      'libtorch already installed: npm run build:native',
+      'install libtorch (Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-openmp libpcre2-dev cmake g++)',
+      'then build the addon: npx autoresearch rebuild',
     ]);
   }
   const problems: string[] = [];
