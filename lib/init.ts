@@ -86,11 +86,10 @@ async function cpuSizes(options: InitOptions): Promise<{ knobs: Record<string, K
 async function writeTypeResolution(dir: string, root: string): Promise<string | null> {
   const file = path.join(dir, 'tsconfig.json');
   if (await fs.stat(file).then(() => true, () => false)) return null;
-  try {
-    const found = require.resolve('autoresearch/package.json', { paths: [dir] });
-    if (path.dirname(found) === root) return null; // node_modules leads to this very package
-  } catch {
-    // not reachable from dir: map it
+  // tsc resolves a bare 'autoresearch' through node_modules in dir or a folder above it.
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (await fs.stat(path.join(d, 'node_modules', 'autoresearch', 'package.json')).then(() => true, () => false)) return null;
+    if (path.dirname(d) === d) break;
   }
   const built = path.join(root, 'dist', 'lib', 'index.d.ts');
   const types = (await fs.stat(built).then(() => true, () => false)) ? built : path.join(root, 'lib', 'index.ts');
