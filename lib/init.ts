@@ -33,11 +33,14 @@ export interface InitOptions {
    * steps here. Default: measured now (~0.1 s), then training steps are timed (~10 s).
    */
   matmulGflops?: number;
+  /** Size the CPU model from the matmul rate alone (~0.1 s), skipping the ~10 s of timed steps. */
+  quick?: boolean;
   /** Called with a line before and after each CPU model timed. */
   progress?: (line: string) => void;
 }
 
 export interface InitResult {
+  /** The files written (absolute paths). */
   files: string[];
   /** Knobs changed from the reference values, with the reason. */
   scaled: Record<string, KnobValue>;
@@ -59,6 +62,7 @@ async function preparedFor(options: InitOptions): Promise<PreparedMeta | null> {
 /** The train/config.ts knobs recommendConfig gives this CPU (the ones doctor prints). */
 async function cpuSizes(options: InitOptions): Promise<{ knobs: Record<string, KnobValue>; rule: string }> {
   const meta = await preparedFor(options);
+  const estimateOnly = options.matmulGflops !== undefined || options.quick === true;
   const gflops = options.matmulGflops ?? Math.round(measureMatmulFlopsSync(1024, 5, 'cpu') / 1e9);
   const report = {
     addon: { cudaAvailable: false },
@@ -68,11 +72,41 @@ async function cpuSizes(options: InitOptions): Promise<{ knobs: Record<string, K
     prepared: meta ? [meta] : [],
   };
   const overrides = meta ? { vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen, evalTokens: meta.evalTokens } : { maxSeqLen: 256 };
-  const rec =
-    options.matmulGflops === undefined
-      ? await recommendTimed(report, overrides, cpuTimer, options.progress)
-      : recommendConfig(report, overrides);
+  const rec = estimateOnly ? recommendConfig(report, overrides) : await recommendTimed(report, overrides, cpuTimer, options.progress);
   return { knobs: { ...rec.config }, rule: rec.rule };
+}
+
+/**
+ * Makes `tsc` and editors resolve the config's `import type { ExperimentConfig } from
+ * 'autoresearch'`: when the folder cannot reach the package through node_modules (a research
+ * folder outside any project that depends on it), a tsconfig.json mapping 'autoresearch' to
+ * this installation's type declarations. A tsconfig.json already there is left alone. Returns
+ * the file written, or null.
+ */
+async function writeTypeResolution(dir: string, root: string): Promise<string | null> {
+  const file = path.join(dir, 'tsconfig.json');
+  if (await fs.stat(file).then(() => true, () => false)) return null;
+  // tsc resolves a bare 'autoresearch' through node_modules in dir or a folder above it.
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (await fs.stat(path.join(d, 'node_modules', 'autoresearch', 'package.json')).then(() => true, () => false)) return null;
+    if (path.dirname(d) === d) break;
+  }
+  const built = path.join(root, 'dist', 'lib', 'index.d.ts');
+  const types = (await fs.stat(built).then(() => true, () => false)) ? built : path.join(root, 'lib', 'index.ts');
+  const tsconfig = {
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'commonjs',
+      moduleResolution: 'node',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      paths: { autoresearch: [types] },
+    },
+    include: ['train/**/*.ts'],
+  };
+  await fs.writeFile(file, JSON.stringify(tsconfig, null, 2) + '\n');
+  return file;
 }
 
 export async function init(options: InitOptions): Promise<InitResult> {
@@ -105,5 +139,6 @@ export async function init(options: InitOptions): Promise<InitResult> {
   await fs.mkdir(path.join(dir, 'train'), { recursive: true });
   await fs.writeFile(targets[0]!, source);
   await fs.copyFile(path.join(root, 'program.md'), targets[1]!);
-  return { files: targets, scaled, machine, rule: sizes?.rule ?? null };
+  const tsconfig = await writeTypeResolution(dir, root);
+  return { files: tsconfig ? [...targets, tsconfig] : targets, scaled, machine, rule: sizes?.rule ?? null };
 }

@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 
 import { doctor, formatDoctor } from '../doctor';
+import { EXIT } from './exit';
 
 export const doctorCommand: CommandModule<object, { json: boolean; quick: boolean; 'cache-dir'?: string }> = {
   command: 'doctor',
@@ -9,7 +10,7 @@ export const doctorCommand: CommandModule<object, { json: boolean; quick: boolea
   builder: (y) =>
     y
       .option('cache-dir', { type: 'string', describe: 'where prepared data lives (default: AUTORESEARCH_CACHE_DIR or ~/.cache/autoresearch)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
       .option('quick', {
         type: 'boolean',
         default: false,
@@ -19,6 +20,6 @@ export const doctorCommand: CommandModule<object, { json: boolean; quick: boolea
     // Timing takes seconds: progress on stderr (stdout stays the report, JSON or not).
     const report = await doctor({ cacheDir: argv['cache-dir'], timeSteps: !argv.quick, progress: (line) => process.stderr.write(line + '\n') });
     process.stdout.write((argv.json ? JSON.stringify(report, null, 2) : formatDoctor(report)) + '\n');
-    if (!report.ok) process.exitCode = 1;
+    if (!report.ok) process.exitCode = EXIT.usage; // a set-up problem, with its fix
   },
 };

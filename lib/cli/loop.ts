@@ -1,7 +1,8 @@
 // `autoresearch loop`: the research loop in the current repository; see lib/loop/loop.ts.
 import type { CommandModule } from 'yargs';
 
-import { ProgressBar } from './progress';
+import { EXIT, positiveSeconds, UsageError } from './exit';
+import { PLAIN_PROGRESS_SECONDS, ProgressBar } from './progress';
 import { researchLoop } from '../loop/loop';
 
 interface LoopArgs {
@@ -16,12 +17,13 @@ interface LoopArgs {
   'min-delta': number;
   'noise-runs': number;
   confirm: boolean;
-  'time-budget'?: number;
-  'time-limit': number;
+  'time-budget'?: string;
+  'time-limit': string;
   dataset?: string;
   'cache-dir'?: string;
   device?: string;
   seed: number;
+  json: boolean;
 }
 
 export const loopCommand: CommandModule<object, LoopArgs> = {
@@ -29,7 +31,7 @@ export const loopCommand: CommandModule<object, LoopArgs> = {
   describe: 'Run the research loop: propose, commit, run, keep or reset, forever (or --max)',
   builder: (y) =>
     y
-      .option('dir', { type: 'string', default: '.', describe: 'the repository (train/config.ts, program.md)' })
+      .option('dir', { type: 'string', default: '.', describe: 'the research folder (train/config.ts, program.md committed): a repository, or a folder inside one' })
       .option('tag', { type: 'string', describe: 'run tag; branch autoresearch/<tag> (default: today, e.g. nov22)' })
       .option('max', { type: 'number', describe: 'stop after N experiments after the baseline' })
       .option('max-hours', { type: 'number', describe: 'stop starting experiments after H hours' })
@@ -40,22 +42,44 @@ export const loopCommand: CommandModule<object, LoopArgs> = {
       .option('min-delta', { type: 'number', default: 0, describe: 'required val_bpb improvement to keep' })
       .option('noise-runs', { type: 'number', default: 0, describe: 'measure seed-to-seed spread with K baseline runs' })
       .option('confirm', { type: 'boolean', default: false, describe: 're-run a winner with another seed before keeping it' })
-      .option('time-budget', { type: 'number', describe: 'training seconds per experiment (default 300)' })
-      .option('time-limit', { type: 'number', default: 600, describe: 'kill an experiment after this many seconds in total' })
-      .option('dataset', { type: 'string' })
-      .option('cache-dir', { type: 'string' })
-      .option('device', { type: 'string' })
-      .option('seed', { type: 'number', default: 42, describe: "the builtin agent's seed" }),
+      .option('time-budget', { type: 'string', describe: 'training seconds per experiment (default: AUTORESEARCH_TIME_BUDGET or 300)' })
+      .option('time-limit', { type: 'string', default: '600', describe: 'kill an experiment after this many seconds in total' })
+      .option('dataset', { type: 'string', describe: 'prepared dataset (default: the most recently prepared)' })
+      .option('cache-dir', { type: 'string', describe: 'where prepared data lives (default: AUTORESEARCH_CACHE_DIR or ~/.cache/autoresearch)' })
+      .option('device', { type: 'string', describe: 'auto | cpu | cuda | cuda:N (default: AUTORESEARCH_DEVICE or auto)' })
+      .option('seed', { type: 'number', default: 42, describe: "the builtin agent's seed" })
+      .option('json', { type: 'boolean', default: false, describe: 'print the outcome as JSON at the end (tag, branch, recorded, best, threshold, stoppedBecause)' }),
   handler: async (argv) => {
+    let timeBudget: number | undefined;
+    let timeLimit: number;
+    try {
+      timeBudget = positiveSeconds('time-budget', argv['time-budget']);
+      timeLimit = positiveSeconds('time-limit', argv['time-limit'])!;
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     const controller = new AbortController();
     let interrupts = 0;
     process.on('SIGINT', () => {
       interrupts++;
-      if (interrupts > 1) process.exit(130);
+      if (interrupts > 1) process.exit(EXIT.interrupted);
       process.stderr.write('\nstopping: cleaning up (Ctrl-C again to quit at once)\n');
       controller.abort();
     });
     let bar: ProgressBar | null = null;
+    let lastPlain = 0;
+    // A run's phase from its latest line: starting, warm-up, training, evaluating.
+    const phase = (text: string): { percent: number; detail: string } | null => {
+      const line = text.split('\n').filter(Boolean).pop() ?? '';
+      const step = /^step (\d+) \(([\d.]+)%\) \| loss: ([\d.]+)/.exec(line);
+      if (step) {
+        const n = Number(step[1]);
+        return { percent: Number(step[2]), detail: `${n <= 10 ? 'warm-up ' : ''}step ${n} loss ${step[3]}` };
+      }
+      if (/^(evaluating|warm-up:)/.test(line)) return { percent: 100, detail: 'evaluating val_bpb' };
+      if (/^(data|model|startup|config|overrides)/.test(line)) return { percent: 0, detail: 'starting' };
+      return null;
+    };
     const outcome = await researchLoop({
       dir: argv.dir,
       tag: argv.tag,
@@ -68,8 +92,8 @@ export const loopCommand: CommandModule<object, LoopArgs> = {
       minDelta: argv['min-delta'],
       noiseRuns: argv['noise-runs'],
       confirm: argv.confirm,
-      timeBudget: argv['time-budget'],
-      totalTimeLimit: argv['time-limit'],
+      timeBudget,
+      totalTimeLimit: timeLimit,
       dataset: argv.dataset,
       cacheDir: argv['cache-dir'],
       device: argv.device,
@@ -79,20 +103,28 @@ export const loopCommand: CommandModule<object, LoopArgs> = {
         bar = null;
         process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}${line}\n`);
       },
-      onRunOutput: process.stderr.isTTY
-        ? (text) => {
-            const match = /^step (\d+) \(([\d.]+)%\) \| loss: ([\d.]+)/m.exec(text.split('\n').filter(Boolean).pop() ?? '');
-            if (!match) return;
-            bar ??= new ProgressBar('training', 100);
-            bar.update(Number(match[2]), `step ${Number(match[1])} loss ${match[3]}`);
-          }
-        : undefined,
+      onRunOutput: (text) => {
+        const p = phase(text);
+        if (!p) return;
+        if (process.stderr.isTTY) {
+          bar ??= new ProgressBar('experiment', 100);
+          bar.update(p.percent, p.detail);
+        } else if (Date.now() - lastPlain >= PLAIN_PROGRESS_SECONDS * 1000) {
+          lastPlain = Date.now();
+          process.stderr.write(`experiment: ${p.percent.toFixed(0)}% ${p.detail}\n`);
+        }
+      },
     });
     const best = outcome.best;
-    process.stdout.write(
-      `${outcome.stoppedBecause === 'aborted' ? 'stopped' : 'done'}: ${outcome.recorded} experiment(s) recorded on ${outcome.branch}` +
-        (best ? `; best val_bpb ${best.val_bpb?.toFixed(6)} at ${best.commit.slice(0, 7)} (${best.description})` : '') +
-        '\n',
-    );
+    if (argv.json) {
+      process.stdout.write(JSON.stringify(outcome, null, 2) + '\n');
+    } else {
+      process.stdout.write(
+        `${outcome.stoppedBecause === 'aborted' ? 'stopped' : 'done'}: ${outcome.recorded} experiment(s) recorded on ${outcome.branch}` +
+          (best ? `; best val_bpb ${best.val_bpb?.toFixed(6)} at ${best.commit.slice(0, 7)} (${best.description})` : '') +
+          '\n',
+      );
+    }
+    if (outcome.stoppedBecause === 'aborted') process.exitCode = EXIT.interrupted;
   },
 };

@@ -11,6 +11,7 @@ import { loadResults } from '../loop/results';
 interface PlotArgs {
   out?: string;
   dir: string;
+  json: boolean;
 }
 
 export const plotCommand: CommandModule<object, PlotArgs> = {
@@ -19,12 +20,14 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
   builder: (y) =>
     y
       .option('out', { type: 'string', describe: `output file (default: ${PROGRESS_SVG} in --dir)` })
-      .option('dir', { type: 'string', default: '.', describe: 'the research repository (where results.jsonl / results.tsv are)' }),
+      .option('dir', { type: 'string', default: '.', describe: 'the research repository (where results.jsonl / results.tsv are)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print { file, experiments } as JSON' }),
   handler: async (argv) => {
     const { rows } = await loadResults(argv.dir);
     const out = argv.out ?? path.join(argv.dir, PROGRESS_SVG);
     await fs.promises.mkdir(path.dirname(out), { recursive: true });
     await fs.promises.writeFile(out, renderProgressSvg(rows), 'utf8');
-    process.stdout.write(`${out}: ${rows.length} experiment${rows.length === 1 ? '' : 's'}\n`);
+    if (argv.json) process.stdout.write(JSON.stringify({ file: path.resolve(out), experiments: rows.length }, null, 2) + '\n');
+    else process.stdout.write(`${out}: ${rows.length} experiment${rows.length === 1 ? '' : 's'}\n`);
   },
 };

@@ -20,7 +20,7 @@ export const prepareCommand: CommandModule<object, PrepareArgs> = {
   describe: 'Download a dataset, train the tokenizer and tokenize the data once',
   builder: (y) =>
     y
-      .option('dataset', { type: 'string', describe: 'climbmix | fineweb-edu | tinystories | sotu (built-in, offline); default: climbmix if reachable, else sotu' })
+      .option('dataset', { type: 'string', describe: 'climbmix | fineweb-edu | tinystories | sotu (built-in, offline); default: climbmix with a CUDA GPU, sotu on a CPU (never decided by the network)' })
       .option('num-shards', { type: 'number', describe: 'training shards to download (-1 = all)' })
       .option('download-workers', { type: 'number', default: 8, describe: 'parallel downloads' })
       .option('seq-len', { type: 'number', describe: 'MAX_SEQ_LEN (default: the dataset\'s)' })

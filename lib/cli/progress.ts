@@ -1,5 +1,8 @@
-// A one-line progress bar on stderr for terminals; plain start/finish lines otherwise
-// (logs and CI get no carriage-return noise).
+// A one-line progress bar on stderr for terminals; on anything else (logs, CI) plain lines:
+// a start line, a progress line every few seconds, a finish line, and no escape codes.
+
+/** Seconds between progress lines when the output is not a terminal. */
+export const PLAIN_PROGRESS_SECONDS = 5;
 
 function formatBytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -24,6 +27,7 @@ export class ProgressBar {
   readonly #tty: boolean;
   readonly #start = Date.now();
   #lastDraw = 0;
+  #lastLine = Date.now();
 
   constructor(label: string, total: number, options: ProgressOptions = {}) {
     this.#label = label;
@@ -39,8 +43,15 @@ export class ProgressBar {
   }
 
   update(done: number, detail = ''): void {
-    if (!this.#tty) return;
     const now = Date.now();
+    if (!this.#tty) {
+      if (now - this.#lastLine < PLAIN_PROGRESS_SECONDS * 1000) return;
+      this.#lastLine = now;
+      const percent = this.#total > 0 ? ` ${((100 * Math.min(1, done / this.#total)).toFixed(0))}%` : '';
+      const total = this.#total > 0 ? `/${this.#amount(this.#total)}` : '';
+      this.#stream.write(`${this.#label}:${percent} ${this.#amount(done)}${total}${detail ? ` ${detail}` : ''}\n`);
+      return;
+    }
     if (now - this.#lastDraw < 100 && done < this.#total) return;
     this.#lastDraw = now;
     const width = 30;
@@ -56,4 +67,37 @@ export class ProgressBar {
     const line = `${this.#label}: done in ${seconds} s${detail ? `, ${detail}` : ''}`;
     this.#stream.write(this.#tty ? `\r${line}\x1b[K\n` : `${line}\n`);
   }
+}
+
+/**
+ * Passes a run's output on, but on a non-terminal only one `step ...` line every
+ * PLAIN_PROGRESS_SECONDS (and the last one before any other line), so CI logs get a moving
+ * progress line instead of one line per step. Terminals get every line.
+ */
+export function plainRunOutput(write: (text: string) => void, tty: boolean, seconds = PLAIN_PROGRESS_SECONDS): (text: string) => void {
+  if (tty) return write;
+  let partial = '';
+  let held: string | null = null;
+  let last = 0;
+  return (text: string) => {
+    partial += text;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (/^step \d+ /.test(line)) {
+        const now = Date.now();
+        if (now - last >= seconds * 1000) {
+          last = now;
+          held = null;
+          write(line + '\n');
+        } else {
+          held = line;
+        }
+        continue;
+      }
+      if (held !== null) write(held + '\n');
+      held = null;
+      write(line + '\n');
+    }
+  };
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ProgressBar } from '../cli/progress';
 import { ConfigError } from '../errors';
 import { Tokenizer } from '../tokenizer';
-import { getDataset, resolveBaseUrl, shardsToFetch, shardUrl, type Dataset } from './datasets';
+import { getDataset, resolveBaseUrl, shardsToFetch, type Dataset } from './datasets';
 import { documents } from './documents';
 import { downloadShards } from './download';
 import { datasetPaths, META_VERSION, writePreparedMeta, type DatasetPaths, type PreparedMeta, type SplitMeta } from './prepared';
@@ -51,32 +51,30 @@ export interface PrepareResult {
   tokenizerReused: boolean;
 }
 
-/** Whether a URL's host answers within a few seconds (decides the default dataset). */
-async function reachable(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(3000) });
-    return response.status < 500;
-  } catch {
-    return false;
-  }
-}
-
+/**
+ * The default dataset is chosen by the device, as `autoresearch doctor` reports it, never by
+ * the network (a CI job's data must not depend on whether a host answered): with a CUDA GPU,
+ * the reference's climbmix; on a CPU, the built-in corpus, which needs no download and which a
+ * CPU can learn something from in the time budget.
+ */
 async function pickDataset(options: PrepareOptions, log: (line: string) => void): Promise<{ dataset: Dataset; because: string }> {
   if (options.dataset) return { dataset: getDataset(options.dataset), because: `named with --dataset ${options.dataset}` };
-  const climbmix = getDataset('climbmix');
-  if (climbmix.kind === 'parquet') {
-    const probe = shardsToFetch(climbmix, { numShards: 1 })[0]!;
-    const url = shardUrl(resolveBaseUrl(climbmix, options.baseUrl), probe);
-    if (await reachable(url)) {
-      const because = 'the default: its host answered';
-      log(`no --dataset given: preparing climbmix (${because})`);
-      return { dataset: climbmix, because };
-    }
-    const because = `no --dataset given and the climbmix host did not answer (${new URL(url).host}): fell back to the built-in offline corpus`;
-    log(`NOTE: ${because} (sotu). Pass --dataset to choose; results on sotu are not comparable with climbmix.`);
-    return { dataset: getDataset('sotu'), because };
+  let gpu: string | null = null;
+  try {
+    // Loaded lazily: preparing named data needs no addon.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runtimeInfo } = require('../runtime') as typeof import('../runtime');
+    const info = runtimeInfo();
+    gpu = info.cudaAvailable ? (info.cudaDevices[0] ?? 'a CUDA GPU') : null;
+  } catch {
+    gpu = null; // no addon: no GPU it could use
   }
-  return { dataset: getDataset('sotu'), because: 'the default' };
+  const because = gpu
+    ? `no --dataset given and this machine has a CUDA GPU (${gpu}): the reference's dataset`
+    : 'no --dataset given and this machine has no CUDA GPU (as `autoresearch doctor` reports): the built-in offline corpus';
+  const dataset = getDataset(gpu ? 'climbmix' : 'sotu');
+  log(`preparing ${dataset.name}: ${because}. Pass --dataset to choose (climbmix, fineweb-edu, tinystories, sotu).`);
+  return { dataset, because };
 }
 
 /** The tokenizer beside prepared data of this version, when its files still match meta.json. */

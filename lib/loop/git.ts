@@ -31,6 +31,13 @@ export interface RepoInfo {
   head: string;
   /** The current branch (short name), or null when HEAD is detached. */
   branch: string | null;
+  /**
+   * The research folder (absolute): the folder named, when it holds train/config.ts and
+   * program.md at HEAD (e.g. `exp/` of a larger repository), else the top directory.
+   */
+  research: string;
+  /** The research folder relative to the top directory, `/`-separated; '' at the top. */
+  prefix: string;
 }
 
 /** What {@link createBranch} did. */
@@ -96,7 +103,8 @@ export function branchName(tag: string): string {
   return `autoresearch/${tag}`;
 }
 
-function checkTag(tag: string): void {
+/** Throws ConfigError unless `tag` can be part of a branch name. */
+export function checkTag(tag: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(tag) || tag.includes('..') || tag.endsWith('.lock') || tag.endsWith('.')) {
     throw new ConfigError(`Run tag '${tag}' cannot be part of a branch name: use letters, digits, '.', '_' or '-' (e.g. '${defaultTag()}').`);
   }
@@ -133,15 +141,21 @@ export async function openRepo(dir: string): Promise<RepoInfo> {
     throw new GitRepoError(`${root} has no commit yet. Commit program.md and train/config.ts first: \`git add program.md train/config.ts && git commit -m baseline\`.`);
   }
   const tracked = new Set(await git.listFiles({ ...r, ref: head }));
-  const missing = REQUIRED_FILES.filter((f) => !tracked.has(f));
+  // The folder named holds the research files (a subfolder of a larger repository), or the
+  // top directory does (the folder named is somewhere inside it).
+  const named = path.relative(fs.realpathSync(root), fs.realpathSync(fs.existsSync(start) ? start : root)).split(path.sep).join('/');
+  const missingUnder = (prefix: string) => REQUIRED_FILES.map((f) => (prefix ? `${prefix}/${f}` : f)).filter((f) => !tracked.has(f));
+  const prefix = named !== '' && missingUnder(named).length < REQUIRED_FILES.length ? named : missingUnder('').length === 0 ? '' : named;
+  const missing = missingUnder(prefix);
   if (missing.length > 0) {
     const list = missing.join(' and ');
     throw new GitRepoError(
       `${list} ${missing.length === 1 ? 'is' : 'are'} not tracked at HEAD in ${root}. ` +
-        `Write ${missing.length === 1 ? 'it' : 'them'} and commit: \`git add ${missing.join(' ')} && git commit -m "research setup"\`.`,
+        `Write ${missing.length === 1 ? 'it' : 'them'} (\`autoresearch init${prefix ? ` ${prefix}` : ''}\` writes both) and commit, ` +
+        `from ${root}: \`git add ${missing.join(' ')} && git commit -m "research setup"\`.`,
     );
   }
-  return { dir: root, head, branch: (await currentBranch(root)) };
+  return { dir: root, head, branch: await currentBranch(root), research: prefix ? path.join(root, prefix) : root, prefix };
 }
 
 function checkIndexVersion(indexPath: string): void {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { findPreparedDataset, readPreparedMeta } from '../data/prepared';
 import { env } from '../env';
 import { verifyPreparedData } from '../data/verify';
-import { AgentError, ConfigError, DataIntegrityError } from '../errors';
+import { AgentError, BranchExistsError, ConfigError, DataIntegrityError, GitRepoError } from '../errors';
 import { checkConfig } from '../runner/check-config';
 import { DEFAULT_TIME_BUDGET, DEFAULT_TOTAL_TIME_LIMIT, runExperiment } from '../runner/run-experiment';
 import type { ExperimentResult } from '../runner/types';
@@ -22,10 +22,28 @@ import { createAgent, type CreateAgentOptions } from './agents/factory';
 import { parseKnobs } from './agents/knobs';
 import type { AgentContext, HistoryEntry, ResultRow as AgentRow } from './agents/types';
 import { fingerprint, harnessDifferences, type Fingerprint } from './fingerprint';
-import { captureState, restoreOwnFiles, restoreRefs, undoAgentGitWork } from './agent-guard';
-import { changedFiles, commitFiles, commitSubject, createBranch, defaultTag, diffOf, fileAt, headSha, keepRef, keptRefs, openRepo, resetHard, revertExcept } from './git';
+import {
+  branchName,
+  changedFiles,
+  checkTag,
+  commitFiles,
+  commitSubject,
+  createBranch,
+  defaultTag,
+  diffOf,
+  fileAt,
+  headSha,
+  keepRef,
+  keptRefs,
+  openRepo,
+  resetHard,
+  revertExcept,
+  trackedFiles,
+  type RepoInfo,
+} from './git';
 import { acquireLock } from './lock';
-import { LOCK_FILE, STATE_DIR } from './paths';
+import { isLoopPath, LOCK_FILE, STATE_DIR } from './paths';
+import { captureState, restoreOwnFiles, restoreRefs, undoAgentGitWork } from './agent-guard';
 import { appendResult, bestKept, ensureGitignore, nextExperimentNumber, readResults, type ResultRow, type ResultStatus } from './results';
 
 const CONFIG = 'train/config.ts';
@@ -111,53 +129,63 @@ function stddev(values: number[]): number {
   return Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length - 1));
 }
 
-export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
-  const log = o.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const repo = await openRepo(o.dir);
-  const dir = repo.dir;
-  const release = await acquireLock(dir);
-  try {
-    await ensureGitignore(dir);
-    const previous = await readState(dir);
-    const tag = o.tag ?? (o.resume && previous ? previous.tag : defaultTag());
-    const dirty = await changedFiles(dir);
-    if (dirty.length > 0 && !o.resume) {
-      throw new ConfigError(`uncommitted changes in ${dirty.join(', ')}: commit or stash them before starting a loop`);
-    }
-    const { branch } = await createBranch(dir, tag, { resume: o.resume });
-    if (o.resume) {
-      const reverted = await revertExcept(dir, []);
-      if (reverted.length > 0) log(`resume: reverted uncommitted changes in ${reverted.join(', ')}`);
-    }
-    const dataset = o.dataset ?? (await findPreparedDataset(o.cacheDir));
-    const meta = await readPreparedMeta(dataset, o.cacheDir);
-    const timeBudget = o.timeBudget ?? env.timeBudget() ?? DEFAULT_TIME_BUDGET;
-    const device = o.device ?? env.device();
-    const fp = await fingerprint({ dataset, cacheDir: o.cacheDir, timeBudget, device });
-    // Once per session, every prepared file in full (runs check the training tokens by samples).
-    await verifyPreparedData(meta, o.cacheDir, { trainInFull: true });
+/** What start-up established: every check passed, the run's branch checked out. */
+interface StartUp {
+  /** The repository's top directory (git works here; CONFIG is relative to it). */
+  dir: string;
+  /** The research folder: train/config.ts, program.md, results, run.log, the loop's state. */
+  home: string;
+  /** train/config.ts relative to the top directory (`exp/train/config.ts` in a subfolder). */
+  configFile: string;
+  tag: string;
+  branch: string;
+  previous: RunState | null;
+  dataset: string;
+  meta: Awaited<ReturnType<typeof readPreparedMeta>>;
+  timeBudget: number;
+  device: string;
+  fp: Fingerprint;
+}
 
-    let rows = await readResults(dir);
-    const state: RunState =
-      o.resume && previous && previous.tag === tag ? previous : { tag, firstExperiment: nextExperimentNumber(rows) };
-    await writeState(dir, state);
-    const session = () => rows.filter((r) => r.experiment >= state.firstExperiment);
-    // Experiment numbers are never reused: not those of rows, of refs, or of a row a kill cut
-    // off (the state's high-water mark is written before a number is handed out).
-    const refs = new Map((await keptRefs(dir, tag)).map((r) => [r.experiment, r.sha] as const));
-    const takeNumber = async (): Promise<number> => {
-      const n = Math.max(nextExperimentNumber(rows), state.nextExperiment ?? 0, ...[...refs.keys()].map((k) => k + 1));
-      state.nextExperiment = n + 1;
-      await writeState(dir, state);
-      return n;
-    };
-    // Every experiment commit is reachable as refs/autoresearch/<tag>/<n> before it runs.
-    const markExperiment = async (n: number, sha: string) => {
-      await keepRef(dir, tag, n, sha);
-      refs.set(n, sha);
-    };
-    const lockText = JSON.stringify(release.info) + '\n';
-    for (const row of session()) {
+/**
+ * Every check a start can fail, before anything is written: the repository and the research
+ * folder, the tag, a dirty tree, the loop's files not tracked, the prepared data and its
+ * digests, results of another harness. Only then the run's branch is created (or checked out
+ * on --resume) and .gitignore committed there: a refused start leaves the user's branch, index,
+ * working tree and refs as they were.
+ */
+async function startUp(o: LoopOptions, log: (line: string) => void, repo: RepoInfo): Promise<StartUp> {
+  const { dir, research: home, prefix } = repo;
+  const configFile = prefix ? `${prefix}/${CONFIG}` : CONFIG;
+  const previous = await readState(home);
+  const tag = o.tag ?? (o.resume && previous ? previous.tag : defaultTag());
+  checkTag(tag);
+  const branch = branchName(tag);
+  const branchExists = await refExists(dir, `refs/heads/${branch}`);
+  if (branchExists && !o.resume) throw new BranchExistsError(branch);
+  const dirty = await changedFiles(dir);
+  if (dirty.length > 0 && !o.resume) {
+    throw new ConfigError(`uncommitted changes in ${dirty.join(', ')}: commit or stash them before starting a loop`);
+  }
+  const trackedLoopFiles = (await trackedFiles(dir)).filter(isLoopPath);
+  if (trackedLoopFiles.length > 0) {
+    throw new GitRepoError(
+      `${trackedLoopFiles.join(', ')} ${trackedLoopFiles.length === 1 ? 'is' : 'are'} tracked by git, but the loop rewrites ${trackedLoopFiles.length === 1 ? 'it' : 'them'}: ` +
+        `\`git rm --cached ${trackedLoopFiles.join(' ')} && git commit -m "untrack the loop's files"\``,
+    );
+  }
+  const dataset = o.dataset ?? (await findPreparedDataset(o.cacheDir));
+  const meta = await readPreparedMeta(dataset, o.cacheDir);
+  const timeBudget = o.timeBudget ?? env.timeBudget() ?? DEFAULT_TIME_BUDGET;
+  if (!Number.isFinite(timeBudget) || timeBudget <= 0) {
+    throw new ConfigError(`the time budget must be a positive number of seconds (got ${timeBudget}); the default is ${DEFAULT_TIME_BUDGET}`);
+  }
+  const device = o.device ?? env.device();
+  const fp = await fingerprint({ dataset, cacheDir: o.cacheDir, timeBudget, device });
+  // Once per session, every prepared file in full (runs check the training tokens by samples).
+  await verifyPreparedData(meta, o.cacheDir, { trainInFull: true });
+  if (o.resume && previous && previous.tag === tag) {
+    for (const row of (await readResults(home, { repair: false })).filter((r) => r.experiment >= previous.firstExperiment)) {
       const diff = harnessDifferences(row.fingerprint.harness as Fingerprint['harness'], fp.harness);
       if (diff.length > 0) {
         throw new ConfigError(
@@ -166,6 +194,52 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
         );
       }
     }
+  }
+
+  // Checks done: the first writes, all on the run's branch.
+  await createBranch(dir, tag, { resume: o.resume });
+  if (o.resume) {
+    const reverted = await revertExcept(dir, []);
+    if (reverted.length > 0) log(`resume: reverted uncommitted changes in ${reverted.join(', ')}`);
+  }
+  const ignored = await ensureGitignore(dir);
+  if (ignored.commit) log(`committed .gitignore on ${branch} (${ignored.added.join(', ')}): the loop's own files are never committed`);
+  return { dir, home, configFile, tag, branch, previous, dataset, meta, timeBudget, device, fp };
+}
+
+async function refExists(dir: string, ref: string): Promise<boolean> {
+  return trackedFiles(dir, ref).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
+  const log = o.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const repo = await openRepo(o.dir);
+  const release = await acquireLock(repo.research);
+  try {
+    const { dir, home, configFile: CONFIG, tag, branch, previous, dataset, meta, timeBudget, device, fp } = await startUp(o, log, repo);
+    let rows = await readResults(home);
+    const state: RunState =
+      o.resume && previous && previous.tag === tag ? previous : { tag, firstExperiment: nextExperimentNumber(rows) };
+    await writeState(home, state);
+    const session = () => rows.filter((r) => r.experiment >= state.firstExperiment);
+    // Experiment numbers are never reused: not those of rows, of refs, or of a row a kill cut
+    // off (the state's high-water mark is written before a number is handed out).
+    const refs = new Map((await keptRefs(dir, tag)).map((r) => [r.experiment, r.sha] as const));
+    const takeNumber = async (): Promise<number> => {
+      const n = Math.max(nextExperimentNumber(rows), state.nextExperiment ?? 0, ...[...refs.keys()].map((k) => k + 1));
+      state.nextExperiment = n + 1;
+      await writeState(home, state);
+      return n;
+    };
+    // Every experiment commit is reachable as refs/autoresearch/<tag>/<n> before it runs.
+    const markExperiment = async (n: number, sha: string) => {
+      await keepRef(dir, tag, n, sha);
+      refs.set(n, sha);
+    };
+    const lockText = JSON.stringify(release.info) + '\n';
     const agent = createAgent(o.agent ?? 'builtin', { ...o.agentOptions, seed: o.seed ?? o.agentOptions?.seed });
     const started = Date.now();
     let recorded = 0;
@@ -180,7 +254,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
     // A run that found the prepared data changed is not the experiment's result: stop.
     const run = (seed?: number) =>
       runExperiment({
-        dir,
+        dir: home,
         dataset,
         cacheDir: o.cacheDir,
         timeBudget,
@@ -194,7 +268,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
         return result;
       });
     const record = async (experiment: number, status: ResultStatus, description: string, commit: string, parent: string | null, result: ExperimentResult | null) => {
-      const row = await appendResult(dir, {
+      const row = await appendResult(home, {
         experiment,
         status,
         description,
@@ -202,7 +276,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
         parent,
         agent: agent.name,
         summary: result?.summary ?? null,
-        diff: parent && commit !== parent ? await diffOf(dir, commit) : '',
+        diff: parent && commit !== parent ? await diffOf(dir, commit, CONFIG) : '',
         fingerprint: fp,
       });
       rows = [...rows, row];
@@ -211,6 +285,26 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
       log(`experiment ${experiment}: ${status} ${score} ${commit.slice(0, 7)} ${description}`);
       return row;
     };
+
+    /** Runs the baseline; true when it was interrupted. */
+    async function runBaseline(): Promise<boolean> {
+      const head = await headSha(dir);
+      const again = session().length > 0;
+      log(`baseline: running the ${again ? 'config at HEAD (the last baseline crashed)' : 'unmodified config'} on ${branch}`);
+      await harnessUnchanged();
+      const n = await takeNumber();
+      await markExperiment(n, head);
+      const result = await run();
+      if (o.signal?.aborted) return true;
+      await record(n, result.status === 'ok' ? 'keep' : 'crash', 'baseline', head, null, result);
+      if (result.status !== 'ok') {
+        throw new ConfigError(
+          `the baseline crashed: fix ${CONFIG}, commit the fix on ${branch}, then continue with \`autoresearch loop --resume\` ` +
+            `(log: ${result.logPath})\n${result.errorExcerpt ?? ''}`,
+        );
+      }
+      return false;
+    }
 
     // Resume: bring git and the results back in line.
     let pending: string | null = null;
@@ -228,24 +322,12 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
       }
     }
 
-    // The baseline: the unmodified config, always first.
-    if (session().length === 0) {
-      const head = await headSha(dir);
-      log(`baseline: running the unmodified config on ${branch}`);
-      await harnessUnchanged();
-      const n = await takeNumber();
-      await markExperiment(n, head);
-      const result = await run();
-      if (o.signal?.aborted) return { tag, branch, recorded, best: null, threshold, stoppedBecause: 'aborted' };
-      await record(n, result.status === 'ok' ? 'keep' : 'crash', 'baseline', head, null, result);
-      if (result.status !== 'ok') {
-        throw new ConfigError(`the baseline crashed: fix train/config.ts first (log: ${result.logPath})\n${result.errorExcerpt ?? ''}`);
-      }
-    }
+    // The baseline: the unmodified config, always first; again on --resume after it crashed.
+    if (bestKept(session()) === null && (await runBaseline())) return { tag, branch, recorded, best: null, threshold, stoppedBecause: 'aborted' };
 
     // Seed-to-seed noise of the baseline, measured once per run.
     if ((o.noiseRuns ?? 0) > 1 && state.noise === undefined) {
-      const baseline = session()[0]!;
+      const baseline = bestKept(session())!;
       const values = [baseline.val_bpb!];
       for (let k = 1; k < o.noiseRuns!; k++) {
         log(`noise: baseline again with seed offset ${k} (${k + 1}/${o.noiseRuns})`);
@@ -254,7 +336,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
         if (result.summary) values.push(result.summary.val_bpb);
       }
       state.noise = stddev(values);
-      await writeState(dir, state);
+      await writeState(home, state);
       threshold = Math.max(o.minDelta ?? 0, state.noise);
       log(`noise: val_bpb ${values.map((v) => v.toFixed(6)).join(', ')}: std ${state.noise.toFixed(6)}; improvements must exceed ${threshold.toFixed(6)}`);
     }
@@ -313,7 +395,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
         const context: AgentContext = {
           repoDir: dir,
           configPath: path.join(dir, CONFIG),
-          program: await fs.readFile(path.join(dir, 'program.md'), 'utf8'),
+          program: await fs.readFile(path.join(home, 'program.md'), 'utf8'),
           configSource: await fs.readFile(path.join(dir, CONFIG), 'utf8'),
           results: agentRows,
           best: agentRows.find((r) => r.commit === best.commit.slice(0, 7) && r.status === 'keep') ?? null,
@@ -333,7 +415,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
         const undone = await undoAgentGitWork(dir, before, CONFIG);
         if (undone.length > 0) log(`experiment ${n}: the agent ${undone.join('; ')}`);
         const restored = [
-          ...(await restoreOwnFiles(dir, rows, [
+          ...(await restoreOwnFiles(home, rows, [
             { file: path.posix.join(STATE_DIR, 'run.json'), content: stateText(state) },
             { file: LOCK_FILE, content: lockText },
           ])),

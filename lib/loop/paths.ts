@@ -27,17 +27,21 @@ export const LOOP_IGNORES = [RESULTS_TSV, RESULTS_JSONL, RUN_LOG, `${STATE_DIR}/
  * undoing a stray edit means).
  */
 export function isOutsideRatchet(filepath: string): boolean {
-  return isLoopPath(filepath) || filepath === 'node_modules' || filepath.startsWith('node_modules/');
+  return isLoopPath(filepath) || filepath.split('/').includes('node_modules');
 }
 
-/** True for a path (relative, `/`-separated) that belongs to the loop, not to the experiment. */
+/**
+ * True for a path (relative, `/`-separated) that belongs to the loop, not to the experiment:
+ * at the top of the repository or of a research folder inside it (`exp/results.tsv`).
+ */
 export function isLoopPath(filepath: string): boolean {
+  const parts = filepath.split('/');
+  const name = parts[parts.length - 1]!;
   return (
-    filepath === RESULTS_TSV ||
-    filepath === RESULTS_JSONL ||
-    filepath === RUN_LOG ||
-    filepath === PROGRESS_SVG ||
-    filepath === STATE_DIR ||
-    filepath.startsWith(`${STATE_DIR}/`)
+    parts.includes(STATE_DIR) ||
+    name === RESULTS_TSV ||
+    name === RESULTS_JSONL ||
+    name === RUN_LOG ||
+    filepath === PROGRESS_SVG // a chart elsewhere (docs/progress.svg) may well be tracked on purpose
   );
 }

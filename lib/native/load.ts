@@ -111,7 +111,7 @@ export function readBuildRecord(binary: string): BuildRecord | null {
   }
 }
 
-const REBUILD = 'rebuild the addon against the libtorch installed here: npm run build:native (or npm run setup)';
+const REBUILD = 'rebuild the addon against the libtorch installed here: npx autoresearch rebuild';
 
 /** Problems visible before loading: wrong platform, libtorch gone from where it was. */
 function preflight(binary: string, record: BuildRecord | null): { problem: string; fixes: string[] } | null {
@@ -125,7 +125,7 @@ function preflight(binary: string, record: BuildRecord | null): { problem: strin
     return {
       problem: `${binary} was built against libtorch ${record.libtorchVersion} in ${record.libDir}, which is no longer there`,
       fixes: [
-        `Debian/Ubuntu: sudo apt-get install ${record.cuda ? 'libtorch-cuda-dev' : 'libtorch-dev libopenblas0-openmp'} (npm run setup does this)`,
+        `Debian/Ubuntu: sudo apt-get install ${record.cuda ? 'libtorch-cuda-dev' : 'libtorch-dev libopenblas0-openmp'}`,
         'if libtorch moved: export Torch_DIR=/path/to/libtorch/share/cmake/Torch, then ' + REBUILD,
       ],
     };
@@ -149,7 +149,7 @@ function torchDescription(record: BuildRecord | null): string {
 /** A shared library the dynamic linker did not find: what it is, who provides it, what helps. */
 function missingLibrary(lib: string, record: BuildRecord | null): Diagnosis {
   const cpuBuild =
-    'or train on the CPU: install a CPU libtorch (Debian/Ubuntu: libtorch-dev), unset Torch_DIR, then npm run build:native';
+    'or train on the CPU: install a CPU libtorch (Debian/Ubuntu: libtorch-dev), unset Torch_DIR, then npx autoresearch rebuild';
   if (/^libcudnn/.test(lib)) {
     return {
       cause: `${lib} is missing: cuDNN 9, which the CUDA libtorch this binary was built against loads with it`,
@@ -181,7 +181,7 @@ function missingLibrary(lib: string, record: BuildRecord | null): Diagnosis {
     return {
       cause: `${lib} is missing: part of the ${torchDescription(record)} this binary was built against`,
       fixes: [
-        `reinstall that libtorch (Debian/Ubuntu: sudo apt-get install ${apt}; npm run setup does this)`,
+        `reinstall that libtorch (Debian/Ubuntu: sudo apt-get install ${apt})`,
         'that libtorch moved: add its lib/ folder to LD_LIBRARY_PATH',
         'another libtorch is installed here now: ' + REBUILD,
       ],
@@ -193,7 +193,7 @@ function missingLibrary(lib: string, record: BuildRecord | null): Diagnosis {
   if (/^lib(openblas|blas|lapack|gomp)/.test(lib)) {
     return {
       cause: `${lib} is missing: the BLAS or OpenMP runtime libtorch uses`,
-      fixes: ['Debian/Ubuntu: sudo apt-get install libopenblas0-openmp libgomp1 (npm run setup does this)'],
+      fixes: ['Debian/Ubuntu: sudo apt-get install libopenblas0-openmp libgomp1'],
     };
   }
   return {
@@ -218,7 +218,7 @@ export function diagnose(message: string, record: BuildRecord | null): Diagnosis
   if (/CUDA driver|CUDA driver version is insufficient/i.test(message)) {
     return {
       cause: 'the NVIDIA driver is missing or older than the CUDA runtime this libtorch was built with',
-      fixes: ['install or update the NVIDIA driver', 'or use a CPU libtorch (Debian/Ubuntu: libtorch-dev), then npm run build:native'],
+      fixes: ['install or update the NVIDIA driver', 'or use a CPU libtorch (Debian/Ubuntu: libtorch-dev), then npx autoresearch rebuild'],
     };
   }
   if (symbol || /version `[^']+' not found/.test(message)) {
@@ -264,8 +264,8 @@ export function loadAddonFrom(root: string, explicit = env.addonPath()): LoadedA
   const candidates = explicit ? [path.resolve(explicit)] : addonCandidates(root);
   if (candidates.length === 0) {
     throw new AddonLoadError('autoresearch: the native addon has not been built (no prebuilds/, no build/Release/).', [
-      'set everything up on Debian/Ubuntu: npm run setup',
-      'libtorch already installed: npm run build:native',
+      'install libtorch (Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-openmp libpcre2-dev cmake g++)',
+      'then build the addon: npx autoresearch rebuild',
     ]);
   }
   const problems: string[] = [];
@@ -274,7 +274,7 @@ export function loadAddonFrom(root: string, explicit = env.addonPath()): LoadedA
     const record = readBuildRecord(binary);
     if (!record && !explicit) {
       problems.push(`${binary} has no build record (${BUILD_INFO_FILE} beside it), so the libtorch it needs is unknown`);
-      fixes.add('build it with the package scripts, which write the record: npm run build:native (or npm run prebuild)');
+      fixes.add('build it with npx autoresearch rebuild, which writes the record (in a clone: npm run build:native or npm run prebuild)');
       fixes.add(`load it anyway: AUTORESEARCH_ADDON=${binary}`);
       continue;
     }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { env } from '../env';
 import { ConfigError } from '../errors';
 import { compileConfig } from './config-compile';
+import { checkOverrides, type ConfigOverrides } from './overrides';
 import { formatSummary, roundSummary } from './summary';
 import type { ExperimentResult, ExperimentSummary, FailureKind } from './types';
 import { startWorker, type WorkerFailure, type WorkerMessage, type WorkerRequest } from './worker-process';
@@ -37,6 +38,8 @@ export interface RunOptions {
   saveCheckpoint?: string;
   /** Replaces the config's SEED for this run. */
   seed?: number;
+  /** Knob values replacing the config's for this run only (e.g. `{ DEPTH: 1 }`); validated like the config. */
+  overrides?: ConfigOverrides;
   /** Hash the training tokens in full before training (the loop does it once per session). */
   verifyTrainInFull?: boolean;
   /** Aborting kills the run; it then counts as a crash. */
@@ -111,6 +114,7 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
       device: options.device ?? env.device(),
       saveCheckpoint: options.saveCheckpoint ? path.resolve(dir, options.saveCheckpoint) : undefined,
       seed: options.seed,
+      overrides: options.overrides === undefined ? undefined : checkOverrides(options.overrides),
       verifyTrainInFull: options.verifyTrainInFull,
     };
   } catch (err) {

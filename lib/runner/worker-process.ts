@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import type { CompiledConfig } from './config-compile';
+import type { ConfigOverrides } from './overrides';
 import type { ExperimentSummary, FailureKind } from './types';
 
 /** What the parent asks of a worker. */
@@ -20,6 +21,8 @@ export interface WorkerRequest {
   saveCheckpoint?: string;
   /** Replaces the config's SEED (seed-to-seed noise runs, confirmation runs). */
   seed?: number;
+  /** Knob values replacing the config's (runExperiment's `overrides`, `run --set`). */
+  overrides?: ConfigOverrides;
   /** Only load and validate the config, report `config-ok`, and exit. */
   checkOnly?: boolean;
   /** Hash the training tokens in full (not only size, mtime and sampled blocks). */

@@ -59,7 +59,11 @@ async function main(): Promise<void> {
 
   const sandbox = SandboxedConfig.load(r.config);
   const raw = sandbox.toRaw();
+  for (const [key, value] of Object.entries(r.overrides ?? {})) raw[key] = value;
   if (r.seed !== undefined) raw.SEED = r.seed;
+  if (r.overrides && Object.keys(r.overrides).length > 0) {
+    print(`overrides: ${Object.entries(r.overrides).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`);
+  }
   const experiment = validateExperimentConfig(raw, { maxSeqLen: meta.maxSeqLen, vocabSize: meta.vocabSize, evalTokens: meta.evalTokens });
   if (r.checkOnly) {
     print('config ok');

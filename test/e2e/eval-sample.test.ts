@@ -105,27 +105,27 @@ describe('autoresearch eval', () => {
 
   test('a checkpoint with another vocabulary is refused, naming both sizes', () => {
     const run = cli(['eval', '--checkpoint', otherVocab]);
-    expect(run.status).toBe(1);
+    expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/vocabulary of 300 tokens but the prepared 'sotu' data has 512/);
   });
 
   test('a missing checkpoint, no prepared data and a too large batch are clear errors', () => {
     const missing = cli(['eval', '--checkpoint', path.join(cache, 'nope.safetensors')]);
-    expect(missing.status).toBe(1);
+    expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/checkpoint '.*nope\.safetensors' does not exist/);
 
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-empty-'));
     try {
       const none = cli(['eval', '--checkpoint', checkpoint], empty);
-      expect(none.status).toBe(1);
+      expect(none.status).toBe(2);
       expect(none.stderr).toMatch(/no prepared data in .*: run `autoresearch prepare` first .*--dataset/);
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
     }
 
     const big = cli(['eval', '--checkpoint', checkpoint, '--batch-size', '1000']);
-    expect(big.status).toBe(1);
+    expect(big.status).toBe(2);
     expect(big.stderr).toMatch(/batch size 1000 x MAX_SEQ_LEN 256 is more than EVAL_TOKENS 65536: use a batch size of at most 256/);
   });
 });
@@ -170,7 +170,7 @@ describe('autoresearch sample', () => {
 
   test('a checkpoint with another vocabulary is refused before sampling', () => {
     const run = cli(['sample', '--checkpoint', otherVocab, '--prompt', prompt]);
-    expect(run.status).toBe(1);
+    expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/300 tokens .* 512/);
   });
@@ -246,7 +246,7 @@ describe('autoresearch doctor', () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-empty-'));
     try {
       const run = cli(['doctor', '--quick', '--cache-dir', empty]);
-      expect(run.status).toBe(1);
+      expect(run.status).toBe(2);
       expect(run.stdout).toMatch(/steps in 300 s, eval ~[\d.]+ s \(estimated from the matmul rate\)/);
       expect(run.stderr).not.toMatch(/timing DEPTH/);
       expect(run.stdout).toMatch(/problem: no prepared data in .*\n\s+fix: autoresearch prepare/);

@@ -98,25 +98,25 @@ describe('prepare --dataset sotu', () => {
   test('requests that cannot be met are refused with numbers that work, leaving the data as it was', () => {
     const before = fs.readFileSync(datasetPaths('sotu').meta, 'utf8');
     const small = cli('prepare', '--dataset', 'sotu', '--vocab-size', '100');
-    expect(small.status).toBe(1);
+    expect(small.status).toBe(2);
     expect(small.stderr).toMatch(/--vocab-size 100 is too small.*at least 260/);
     const big = cli('prepare', '--dataset', 'sotu', '--vocab-size', '512', '--eval-tokens', String(2 ** 30));
-    expect(big.status).toBe(1);
+    expect(big.status).toBe(2);
     expect(big.stderr).toMatch(/validation split .*Use --eval-tokens \d+ or less/);
     const unknown = cli('prepare', '--dataset', 'nope');
-    expect(unknown.status).toBe(1);
+    expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/sotu/);
     expect(fs.readFileSync(datasetPaths('sotu').meta, 'utf8')).toBe(before);
   }, 600_000);
 
-  test('with no dataset named and the reference host unreachable, the built-in corpus is used', () => {
-    // Port 9 on loopback is closed: the reachability probe fails at once.
+  test('with no dataset named, the device decides (never the network) and meta.json says why', () => {
+    // A mirror that would answer is named: the choice must not depend on it.
     const run = cliWith({ AUTORESEARCH_DATA_BASE_URL: 'http://127.0.0.1:9' }, 'prepare', '--vocab-size', '512', '--json');
     expect(run.status).toBe(0);
-    expect(run.stderr).toMatch(/NOTE: no --dataset given and the climbmix host did not answer \(127\.0\.0\.1:9\): fell back to the built-in offline corpus \(sotu\)/);
-    const prepared = JSON.parse(run.stdout) as PreparedMeta;
-    expect(prepared.dataset).toBe('sotu');
-    expect(prepared.chosenBecause).toMatch(/^no --dataset given and the climbmix host did not answer/);
+    expect(run.stderr).toMatch(/preparing sotu: no --dataset given and this machine has no CUDA GPU/);
+    const meta = JSON.parse(run.stdout) as { dataset: string; chosenBecause: string };
+    expect(meta.dataset).toBe('sotu');
+    expect(meta.chosenBecause).toMatch(/no CUDA GPU .*built-in offline corpus/);
   }, 600_000);
 
   test('a run with other constants than the prepared ones is refused', () => {

@@ -105,7 +105,7 @@ test('libtorch gone from where the binary was built against it', () => {
 test('a build record that disagrees with the binary (stale build)', () => {
   const result = loadIn(copyBinary('stale', { libtorchVersion: '2.5.1', cuda: true }));
   expect(result.message).toMatch(/build record says 2\.5\.1 CUDA/);
-  expect(result.fixes!.join('\n')).toMatch(/npm run build:native/);
+  expect(result.fixes!.join('\n')).toMatch(/npx autoresearch rebuild/);
 });
 
 /**

@@ -48,7 +48,7 @@ describe('openRepo', () => {
   test('accepts a repository with program.md and train/config.ts committed, from a subfolder too', async () => {
     repo = makeRepo();
     const info = await openRepo(path.join(repo.dir, 'train'));
-    expect(info).toEqual({ dir: fs.realpathSync(repo.dir), head: repo.first, branch: 'main' });
+    expect(info).toEqual({ dir: fs.realpathSync(repo.dir), head: repo.first, branch: 'main', research: fs.realpathSync(repo.dir), prefix: '' });
   });
 
   test('refuses a folder outside any repository', async () => {

@@ -194,7 +194,7 @@ describe('the commands', () => {
     try {
       for (const command of ['results', 'plot']) {
         const none = cli(command, '--dir', empty);
-        expect(none.status).toBe(1);
+        expect(none.status).toBe(2);
         expect(none.stderr).toMatch(/autoresearch: No results\.jsonl or results\.tsv in .*: run `autoresearch loop` there first/);
       }
     } finally {
