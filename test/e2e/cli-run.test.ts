@@ -13,7 +13,7 @@ let cache: string;
 let work: string;
 
 function cli(cwd: string, ...args: string[]) {
-  return spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'bin/autoresearch.ts'), ...args], {
+  return spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(root, 'bin/autoresearch.ts'), ...args], {
     cwd,
     env: { ...process.env, AUTORESEARCH_CACHE_DIR: cache },
     encoding: 'utf8',

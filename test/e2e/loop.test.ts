@@ -246,7 +246,7 @@ test('Ctrl-C stops after cleaning up: no row for the interrupted run, branch at 
   await new Promise((r) => setTimeout(r, 1500));
   child.kill('SIGINT');
   const code = await new Promise<number | null>((r) => child.once('close', r));
-  expect(code).toBe(0);
+  expect(code).toBe(130); // interrupted (exit codes: lib/cli/exit.ts)
   const rows = await readResults(dir);
   expect(rows.map((r) => r.experiment)).toEqual([0]);
   expect(git(dir, 'rev-parse', 'HEAD')).toBe(rows[0]!.commit);
