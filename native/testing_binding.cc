@@ -110,6 +110,39 @@ Napi::Value SetAttentionBlockSize(const Napi::CallbackInfo& info) {
   });
 }
 
+// {available, active}: the CPU kernel variants this build and CPU have, best first, and the one in use.
+Napi::Value CpuKernelVariants(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto env = info.Env();
+    auto names = cpu_kernel_variants();
+    auto available = Napi::Array::New(env, names.size());
+    for (uint32_t i = 0; i < names.size(); i++) available.Set(i, names[i]);
+    auto out = Napi::Object::New(env);
+    out.Set("available", available);
+    out.Set("active", cpu_kernel_variant());
+    return out;
+  });
+}
+
+// setCpuKernelVariant(name) -> the previous one.
+Napi::Value SetCpuKernelVariant(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto previous = cpu_kernel_variant();
+    set_cpu_kernel_variant(to_string(info[0], "variant"));
+    return Napi::String::New(info.Env(), previous);
+  });
+}
+
+// softcapExpSum(u: Float32Array, cap) -> the sum over u of exp(cap * tanh(u)) as the
+// evaluation computes it (native/exact_math.h, the active variant), in double precision.
+Napi::Value SoftcapExpSum(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto u = to_float_vector(info[0], "u");
+    double cap = to_number(info[1], "cap");
+    return Napi::Number::New(info.Env(), softcap_exp_sum_row(u.data(), static_cast<int64_t>(u.size()), cap));
+  });
+}
+
 }  // namespace
 
 Napi::Object define_testing(Napi::Env env) {
@@ -120,6 +153,9 @@ Napi::Object define_testing(Napi::Env env) {
   t.Set("bpbSums", Napi::Function::New<BpbSumsFn>(env, "bpbSums"));
   t.Set("softcapCrossEntropy", Napi::Function::New<SoftcapCrossEntropyFn>(env, "softcapCrossEntropy"));
   t.Set("setAttentionBlockSize", Napi::Function::New<SetAttentionBlockSize>(env, "setAttentionBlockSize"));
+  t.Set("cpuKernelVariants", Napi::Function::New<CpuKernelVariants>(env, "cpuKernelVariants"));
+  t.Set("setCpuKernelVariant", Napi::Function::New<SetCpuKernelVariant>(env, "setCpuKernelVariant"));
+  t.Set("softcapExpSum", Napi::Function::New<SoftcapExpSum>(env, "softcapExpSum"));
   return t;
 }
 
