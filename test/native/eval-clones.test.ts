@@ -10,7 +10,9 @@ import path from 'node:path';
 import { DataLoader, GPT } from '../../lib';
 import { prepare } from '../../lib/data/prepare';
 import { datasetPaths, type PreparedMeta } from '../../lib/data/prepared';
+import { EVALUATOR_VERSION } from '../../lib/bpb';
 import { evaluateValBpb } from '../../lib/evaluate';
+import { fingerprint } from '../../lib/loop/fingerprint';
 import { addon } from '../../lib/native/load';
 import { tinyConfig } from '../helpers';
 
@@ -147,6 +149,12 @@ describe('val_bpb of a model trained on the prepared built-in corpus', () => {
       expect(r.nats).toBe(first!.nats);
       expect(r.bpb.toFixed(6)).toBe(first!.bpb.toFixed(6));
     }
+  });
+
+  test('the loop’s harness fingerprint names the evaluator version', async () => {
+    const fp = await fingerprint({ dataset: 'sotu', cacheDir: cache, timeBudget: 300, device: 'cpu' });
+    expect(EVALUATOR_VERSION).toBe(2);
+    expect(fp.harness.evaluator).toBe(EVALUATOR_VERSION);
   });
 
   // The check above can only fail if forcing a variant really changes the code that runs:
