@@ -129,11 +129,13 @@ void MuonAdamW::zero_grad() {
 
 std::vector<MuonAdamW::GroupInfo> MuonAdamW::groups() const {
   std::vector<GroupInfo> out;
-  for (const auto& g : adam_) out.push_back({"adamw", g.name, g.initial_lr, static_cast<int64_t>(g.params.size()), {}});
+  for (const auto& g : adam_) {
+    out.push_back({"adamw", g.name, g.initial_lr, static_cast<int64_t>(g.params.size()), {}, g.beta1, g.beta2, cfg_.adam_eps});
+  }
   for (const auto& g : muon_) {
     auto shape = g.params[0].sizes().vec();
     out.push_back({"muon", "matrices " + std::to_string(shape[0]) + "x" + std::to_string(shape[1]), g.initial_lr,
-                   static_cast<int64_t>(g.params.size()), shape});
+                   static_cast<int64_t>(g.params.size()), shape, 0.0, cfg_.muon_beta2, 0.0});
   }
   return out;
 }

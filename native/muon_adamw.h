@@ -61,6 +61,8 @@ class MuonAdamW {
     double initial_lr;
     int64_t tensors;
     std::vector<int64_t> shape;  // muon: the shared matrix shape
+    double beta1 = 0, beta2 = 0;  // adamw: its betas; muon: beta2 is NorMuon's (beta1 unused, 0)
+    double eps = 0;               // adamw
   };
   std::vector<GroupInfo> groups() const;
 
