@@ -7,6 +7,19 @@
 import type { TokenBatch } from './batch';
 import type { NativeBpbSums } from './native/addon';
 
+/**
+ * The evaluator's version: raised whenever a change to what turns a model and the validation
+ * data into val_bpb (these sums, native/bpb.cc, the per-token losses of
+ * native/softcap_cross_entropy.cc) can move the number for the same model and data. Results
+ * scored by different evaluators are not compared: the research loop's harness fingerprint
+ * carries it (lib/loop/fingerprint.ts).
+ * - 1: the soft-capped softmax in fp32 with fast polynomial exp and tanh, its last bits
+ *   depending on the SIMD variant the CPU picked.
+ * - 2: on the CPU, everything after the head's fp32 matmul in double precision with exact
+ *   exp, log and tanh, the same in every SIMD variant (native/exact_math.h).
+ */
+export const EVALUATOR_VERSION = 2;
+
 export interface BpbResult {
   /** Bits per byte over every counted token. */
   bpb: number;

@@ -19,7 +19,7 @@ export {
   type LoaderState,
   type TokenDtype,
 } from './data/loader';
-export { bitsPerByte, evaluateBpb, type BpbResult, type BpbSource } from './bpb';
+export { bitsPerByte, evaluateBpb, EVALUATOR_VERSION, type BpbResult, type BpbSource } from './bpb';
 export { readHeader as readCheckpointHeader, type CheckpointHeader } from './checkpoint';
 export { getThreads, manualSeed, measureMatmulFlops, measureMatmulFlopsSync, runtimeInfo, setThreads, type RuntimeInfo } from './runtime';
 export {

@@ -70,7 +70,7 @@ MuonAdamW::MuonAdamW(GPT& model, const OptimizerConfig& cfg)
 void MuonAdamW::add_adam(const std::string& name, std::vector<torch::Tensor> params, double lr, double beta1,
                          double beta2) {
   if (params.empty()) return;  // e.g. value embeddings turned off
-  AdamGroup g{name, params, {}, {}, lr, beta1, beta2};
+  AdamGroup g{name, params, {}, {}, std::vector<int64_t>(params.size(), 0), lr, beta1, beta2};
   for (auto& p : params) {
     g.m.push_back(torch::zeros_like(p).set_requires_grad(false));
     g.v.push_back(torch::zeros_like(p).set_requires_grad(false));
@@ -78,33 +78,44 @@ void MuonAdamW::add_adam(const std::string& name, std::vector<torch::Tensor> par
   adam_.push_back(std::move(g));
 }
 
-namespace {
-torch::Tensor grad_or_zeros(const torch::Tensor& p) {
-  return p.grad().defined() ? p.grad() : torch::zeros_like(p);
-}
-}  // namespace
-
 void MuonAdamW::step(const StepSettings& s) {
   torch::NoGradGuard no_grad;
   steps_++;
   for (auto& g : adam_) {
     double lr = g.initial_lr * s.lr_multiplier;
     for (size_t i = 0; i < g.params.size(); i++) {
-      adamw_update_(g.params[i], grad_or_zeros(g.params[i]), g.m[i], g.v[i], steps_, lr, g.beta1, g.beta2,
-                    cfg_.adam_eps, 0.0);
+      const auto& grad = g.params[i].grad();
+      if (!grad.defined()) continue;
+      adamw_update_(g.params[i], grad, g.m[i], g.v[i], ++g.steps[i], lr, g.beta1, g.beta2, cfg_.adam_eps, 0.0);
     }
   }
   for (auto& g : muon_) {
+    // The matrices of a group that have gradients, stepped as one stack. Every part of the
+    // update is per matrix (its norm, its orthogonalisation, its NorMuon statistics), so
+    // leaving a matrix out changes nothing for the others.
+    std::vector<int64_t> live;
     std::vector<torch::Tensor> grads, params;
-    for (auto& p : g.params) {
-      grads.push_back(grad_or_zeros(p));
-      params.push_back(p.detach());
+    for (size_t i = 0; i < g.params.size(); i++) {
+      if (!g.params[i].grad().defined()) continue;
+      live.push_back(static_cast<int64_t>(i));
+      grads.push_back(g.params[i].grad());
+      params.push_back(g.params[i].detach());
     }
+    if (live.empty()) continue;
     auto G = torch::stack(grads);
     auto P = torch::stack(params);
-    muon_update_(P, G, g.momentum, g.second_moment, g.initial_lr * s.lr_multiplier, s.muon_momentum,
-                 s.muon_weight_decay, cfg_.muon_beta2, cfg_.ns_steps, ortho_dtype_);
-    for (size_t i = 0; i < g.params.size(); i++) g.params[i].detach().copy_(P[i]);
+    const double lr = g.initial_lr * s.lr_multiplier;
+    if (live.size() == g.params.size()) {
+      muon_update_(P, G, g.momentum, g.second_moment, lr, s.muon_momentum, s.muon_weight_decay, cfg_.muon_beta2,
+                   cfg_.ns_steps, ortho_dtype_);
+    } else {
+      auto index = torch::tensor(live, torch::TensorOptions().dtype(torch::kLong).device(P.device()));
+      auto M = g.momentum.index_select(0, index), S = g.second_moment.index_select(0, index);
+      muon_update_(P, G, M, S, lr, s.muon_momentum, s.muon_weight_decay, cfg_.muon_beta2, cfg_.ns_steps, ortho_dtype_);
+      g.momentum.index_copy_(0, index, M);
+      g.second_moment.index_copy_(0, index, S);
+    }
+    for (size_t k = 0; k < live.size(); k++) g.params[static_cast<size_t>(live[k])].detach().copy_(P[static_cast<int64_t>(k)]);
   }
 }
 
@@ -118,11 +129,13 @@ void MuonAdamW::zero_grad() {
 
 std::vector<MuonAdamW::GroupInfo> MuonAdamW::groups() const {
   std::vector<GroupInfo> out;
-  for (const auto& g : adam_) out.push_back({"adamw", g.name, g.initial_lr, static_cast<int64_t>(g.params.size()), {}});
+  for (const auto& g : adam_) {
+    out.push_back({"adamw", g.name, g.initial_lr, static_cast<int64_t>(g.params.size()), {}, g.beta1, g.beta2, cfg_.adam_eps});
+  }
   for (const auto& g : muon_) {
     auto shape = g.params[0].sizes().vec();
     out.push_back({"muon", "matrices " + std::to_string(shape[0]) + "x" + std::to_string(shape[1]), g.initial_lr,
-                   static_cast<int64_t>(g.params.size()), shape});
+                   static_cast<int64_t>(g.params.size()), shape, 0.0, cfg_.muon_beta2, 0.0});
   }
   return out;
 }

@@ -3,6 +3,10 @@
 // one tensor: Nesterov momentum, Polar Express orthogonalisation, NorMuon variance reduction,
 // shape-scaled learning rate and cautious weight decay. The schedules live in TypeScript:
 // lr multiplier, Muon momentum and Muon weight decay are passed to every step().
+// A parameter that got no gradient since the last step is skipped, as PyTorch's optimizers
+// skip `p.grad is None`: its weights, its optimizer state and its AdamW step count (bias
+// correction) stay as they are. Stepping it with a zero gradient instead would keep moving it
+// with the momentum of earlier steps and shrink it by Muon's weight decay.
 #pragma once
 
 #include <torch/torch.h>
@@ -48,6 +52,7 @@ class MuonAdamW {
 
   void step(const StepSettings& settings);
   void zero_grad();
+  // step() calls so far (a parameter's own AdamW count can be lower: see above).
   int64_t steps() const { return steps_; }
 
   struct GroupInfo {
@@ -56,6 +61,8 @@ class MuonAdamW {
     double initial_lr;
     int64_t tensors;
     std::vector<int64_t> shape;  // muon: the shared matrix shape
+    double beta1 = 0, beta2 = 0;  // adamw: its betas; muon: beta2 is NorMuon's (beta1 unused, 0)
+    double eps = 0;               // adamw
   };
   std::vector<GroupInfo> groups() const;
 
@@ -63,6 +70,7 @@ class MuonAdamW {
   struct AdamGroup {
     std::string name;
     std::vector<torch::Tensor> params, m, v;
+    std::vector<int64_t> steps;  // per parameter: the steps in which it had a gradient
     double initial_lr, beta1, beta2;
   };
   struct MuonGroup {

@@ -64,6 +64,11 @@ Napi::Value OptimizerBinding::Groups(const Napi::CallbackInfo& info) {
       g.Set("initialLr", groups[i].initial_lr);
       g.Set("tensors", static_cast<double>(groups[i].tensors));
       if (!groups[i].shape.empty()) g.Set("shape", to_js_shape(env, groups[i].shape));
+      if (groups[i].kind == "adamw") {
+        g.Set("beta1", groups[i].beta1);
+        g.Set("eps", groups[i].eps);
+      }
+      g.Set("beta2", groups[i].beta2);
       out.Set(i, g);
     }
     return out;

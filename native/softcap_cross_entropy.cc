@@ -3,10 +3,18 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
+#include "errors.h"
+#include "exact_math.h"
 #include "fast_math.h"
 
 namespace ar {
@@ -26,34 +34,27 @@ bool bounded(double cap) { return cap > 0 && cap <= 60; }
 // by the soft-cap, so that the matmul yields z / cap directly (one pass fewer).
 torch::Tensor scaled_by_cap(const torch::Tensor& w, double cap) { return cap > 0 ? w / cap : w; }
 
-// The CPU fast paths (fp32, cap <= 60) work on one row of u = z / cap at a time, 8 floats
-// at a time (native/fast_math.h), while the row is in cache, instead of a libtorch operation
-// and a trip through memory per step. Evaluation: the soft-cap, the exponentials and their
-// sum in one pass (~13% off an evaluation batch at width 128, vocab 8192). Training: the loss
-// and the gradient in two passes over the row (softcap_grad_row). x86-64 builds also get
-// AVX2 clones, picked at load time by what the CPU has: with FMA (x86-64-v3, GCC 12 and
-// later) the polynomials take ~35% less time.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#define AR_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "avx2", "default")))
-#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define AR_CPU_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define AR_CPU_CLONES
+// The CPU paths (fp32, cap <= 60) work on one row of u = z / cap at a time while it is in
+// cache, instead of a libtorch operation and a trip through memory per step.
+// - Training: the loss and the gradient in two passes over the row (softcap_grad_row), with the
+//   fast float polynomials of native/fast_math.h, 8 floats at a time.
+// - Evaluation: the row's sum of exp(cap * tanh(u)) exact to double precision
+//   (native/exact_math.h), then the loss in double precision: val_bpb does not depend on an
+//   approximation, and it is the same whichever variant below the CPU runs.
+// x86-64 builds carry each loop in variants for what the CPU offers, picked once when the
+// addon loads: "x86-64-v3" (AVX2 and FMA: the training polynomials take ~35% less time),
+// "avx2" and "default" (the x86-64 baseline, SSE2). The exact sums are compiled for the
+// baseline and for "avx2" only, never with FMA (see exact_math.h); "x86-64-v3" uses the "avx2"
+// one. Tests switch variants (set_cpu_kernel_variant) to check that evaluations agree.
+// (GCC 12 and later: older ones know no x86-64-v3 and get "avx2" and "default".)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define AR_X86_VARIANTS 1
+#define AR_TARGET_AVX2 __attribute__((target("avx2")))
+#if __GNUC__ >= 12
+#define AR_X86_64_V3 1
+#define AR_TARGET_X86_64_V3 __attribute__((target("arch=x86-64-v3")))
 #endif
-
-// sum over the row of exp(cap * tanh(u)).
-AR_CPU_CLONES float softcap_exp_sum(const float* u, int64_t V, float cap) {
-  float8 acc{};
-  int64_t v = 0;
-  for (; v + 8 <= V; v += 8) acc += fast_exp8(cap * fast_tanh8(load8(u + v, 8)));
-  float sum = 0;
-  for (int l = 0; l < 8; l++) sum += acc[l];
-  if (v < V) {
-    float8 tail = fast_exp8(cap * fast_tanh8(load8(u + v, V - v)));
-    for (int64_t l = 0; l < V - v; l++) sum += tail[l];
-  }
-  return sum;
-}
+#endif
 
 // Training's fast path for one row: u = z / cap becomes dloss/dz in place, with the row's
 // gradient weight `scale` (1 / count); returns the row's loss. Pass 1 keeps tanh(u) in u and
@@ -61,7 +62,7 @@ AR_CPU_CLONES float softcap_exp_sum(const float* u, int64_t V, float cap) {
 // (softmax - onehot) * scale * (1 - tanh^2) while the row is still in cache. libtorch's
 // tanh, multiply, exp, normalise, scatter and tanh_backward were six passes over the whole
 // chunk through memory.
-AR_CPU_CLONES float softcap_grad_row(float* u, float* e, int64_t V, float cap, int64_t target, float scale) {
+AR_ALWAYS_INLINE float softcap_grad_row(float* u, float* e, int64_t V, float cap, int64_t target, float scale) {
   float8 acc{};
   int64_t v = 0;
   for (; v + 8 <= V; v += 8) {
@@ -93,22 +94,98 @@ AR_CPU_CLONES float softcap_grad_row(float* u, float* e, int64_t V, float cap, i
   return std::log(sum) - cap * y_target;
 }
 
+using GradRowFn = float (*)(float*, float*, int64_t, float, int64_t, float);
+using ExactSumFn = double (*)(const float*, int64_t, const SoftcapExpTable&);
+
+float grad_row_default(float* u, float* e, int64_t V, float cap, int64_t target, float scale) {
+  return softcap_grad_row(u, e, V, cap, target, scale);
+}
+double exact_sum_default(const float* u, int64_t V, const SoftcapExpTable& t) { return softcap_exp_sum_exact(u, V, t); }
+#ifdef AR_X86_VARIANTS
+AR_TARGET_AVX2 float grad_row_avx2(float* u, float* e, int64_t V, float cap, int64_t target, float scale) {
+  return softcap_grad_row(u, e, V, cap, target, scale);
+}
+#ifdef AR_X86_64_V3
+AR_TARGET_X86_64_V3 float grad_row_x86_64_v3(float* u, float* e, int64_t V, float cap, int64_t target, float scale) {
+  return softcap_grad_row(u, e, V, cap, target, scale);
+}
+#endif
+AR_TARGET_AVX2 double exact_sum_avx2(const float* u, int64_t V, const SoftcapExpTable& t) {
+  return softcap_exp_sum_exact(u, V, t);
+}
+#endif
+
+struct CpuKernels {
+  const char* name;
+  GradRowFn grad_row;
+  ExactSumFn exact_sum;
+};
+
+// Best first.
+const CpuKernels kVariants[] = {
+#ifdef AR_X86_64_V3
+    {"x86-64-v3", grad_row_x86_64_v3, exact_sum_avx2},
+#endif
+#ifdef AR_X86_VARIANTS
+    {"avx2", grad_row_avx2, exact_sum_avx2},
+#endif
+    {"default", grad_row_default, exact_sum_default},
+};
+
+// What the CPU (and the OS, for the AVX registers) supports: the test an ifunc resolver of
+// target_clones makes.
+bool cpu_runs(const CpuKernels& k) {
+  const std::string name = k.name;
+#ifdef AR_X86_VARIANTS
+  __builtin_cpu_init();
+  if (name == "avx2") return __builtin_cpu_supports("avx2");
+#endif
+#ifdef AR_X86_64_V3
+  if (name == "x86-64-v3") return __builtin_cpu_supports("x86-64-v3");
+#endif
+  return name == "default";
+}
+
+const CpuKernels* best_variant() {
+  for (const auto& k : kVariants) {
+    if (cpu_runs(k)) return &k;
+  }
+  return &kVariants[std::size(kVariants) - 1];
+}
+
+// Chosen when the addon loads, as an ifunc resolver would; only tests change it.
+std::atomic<const CpuKernels*> g_kernels{best_variant()};
+
+// One table per soft-cap value seen (a model has one).
+const SoftcapExpTable& exp_table(double cap) {
+  static std::mutex mutex;
+  static std::map<double, std::unique_ptr<SoftcapExpTable>> tables;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& table = tables[cap];
+  if (!table) table = std::make_unique<SoftcapExpTable>(cap);
+  return *table;
+}
+
 bool cpu_fast_path(const torch::Tensor& u, double cap) {
   return u.device().is_cpu() && u.scalar_type() == torch::kFloat32 && u.is_contiguous() && bounded(cap);
 }
 
-// Per-row losses of a chunk on the fast path: u (n, V) = z / cap, targets (n).
-torch::Tensor fast_chunk_losses(const torch::Tensor& u, const torch::Tensor& targets, double cap) {
+// Per-row losses of an evaluation chunk on the CPU path: u (n, V) = z / cap, targets (n).
+// loss = log(sum_v exp(cap tanh(u_v))) - cap tanh(u_target), all in double precision; the
+// target's term through std::tanh.
+torch::Tensor exact_chunk_losses(const torch::Tensor& u, const torch::Tensor& targets, double cap) {
   const int64_t n = u.size(0), V = u.size(1);
   auto losses = torch::zeros({n}, u.options());
   const float* pu = u.data_ptr<float>();
   const int64_t* pt = targets.data_ptr<int64_t>();
   float* pl = losses.data_ptr<float>();
-  const float c = static_cast<float>(cap);
+  const SoftcapExpTable& table = exp_table(cap);
+  const ExactSumFn exp_sum = g_kernels.load(std::memory_order_relaxed)->exact_sum;
   at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) {
       if (pt[i] < 0) continue;
-      pl[i] = std::log(softcap_exp_sum(pu + i * V, V, c)) - c * std::tanh(pu[i * V + pt[i]]);
+      const double target_logit = cap * std::tanh(static_cast<double>(pu[i * V + pt[i]]));
+      pl[i] = static_cast<float>(std::log(exp_sum(pu + i * V, V, table)) - target_logit);
     }
   });
   return losses;
@@ -122,6 +199,7 @@ double fast_chunk_gradient(torch::Tensor& u, const torch::Tensor& targets, doubl
   const int64_t* pt = targets.data_ptr<int64_t>();
   std::vector<float> losses(static_cast<size_t>(n), 0.0f);
   const float c = static_cast<float>(cap), scale = static_cast<float>(1.0 / count);
+  const GradRowFn grad_row = g_kernels.load(std::memory_order_relaxed)->grad_row;
   at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> e(static_cast<size_t>(V));
     for (int64_t i = begin; i < end; i++) {
@@ -129,7 +207,7 @@ double fast_chunk_gradient(torch::Tensor& u, const torch::Tensor& targets, doubl
         std::fill_n(pu + i * V, V, 0.0f);
         continue;
       }
-      losses[static_cast<size_t>(i)] = softcap_grad_row(pu + i * V, e.data(), V, c, pt[i], scale);
+      losses[static_cast<size_t>(i)] = grad_row(pu + i * V, e.data(), V, c, pt[i], scale);
     }
   });
   double total = 0;
@@ -218,7 +296,7 @@ torch::Tensor softcap_cross_entropy_per_token(const torch::Tensor& x, const torc
     const int64_t n = std::min(kEvalRows, x.size(0) - start);
     auto s = torch::mm(x.narrow(0, start, n), w_in.t()).to(torch::kFloat32);  // (n, V): z / cap
     if (cpu_fast_path(s, cap) && targets.is_contiguous()) {
-      out.narrow(0, start, n).copy_(fast_chunk_losses(s, targets.narrow(0, start, n), cap));
+      out.narrow(0, start, n).copy_(exact_chunk_losses(s, targets.narrow(0, start, n), cap));
       continue;
     }
     if (cap > 0) s.tanh_().mul_(cap);
@@ -232,6 +310,33 @@ torch::Tensor softcap_cross_entropy_per_token(const torch::Tensor& x, const torc
 torch::Tensor softcap_cross_entropy_mean(const torch::Tensor& x, const torch::Tensor& weight,
                                          const torch::Tensor& targets, double cap) {
   return SoftcapCrossEntropy::apply(x, weight, targets, cap);
+}
+
+std::vector<std::string> cpu_kernel_variants() {
+  std::vector<std::string> out;
+  for (const auto& k : kVariants) {
+    if (cpu_runs(k)) out.push_back(k.name);
+  }
+  return out;
+}
+
+std::string cpu_kernel_variant() { return g_kernels.load()->name; }
+
+double softcap_exp_sum_row(const float* u, int64_t V, double cap) {
+  if (!bounded(cap)) throw InvalidArgument("the exact soft-capped sum needs 0 < cap <= 60 (got " + std::to_string(cap) + ")");
+  return g_kernels.load()->exact_sum(u, V, exp_table(cap));
+}
+
+void set_cpu_kernel_variant(const std::string& name) {
+  for (const auto& k : kVariants) {
+    if (name != k.name) continue;
+    if (!cpu_runs(k)) throw InvalidArgument("this CPU cannot run the '" + name + "' kernels");
+    g_kernels.store(&k);
+    return;
+  }
+  std::string known;
+  for (const auto& k : kVariants) known += (known.empty() ? "" : ", ") + std::string(k.name);
+  throw InvalidArgument("no kernel variant '" + name + "' in this build (it has: " + known + ")");
 }
 
 }  // namespace ar

@@ -2,10 +2,12 @@
 
 #include <torch/torch.h>
 
+#include "addon_data.h"
 #include "attention.h"
 #include "bpb.h"
 #include "errors.h"
 #include "js_convert.h"
+#include "model_binding.h"
 #include "muon_adamw.h"
 #include "polar_express.h"
 #include "softcap_cross_entropy.h"
@@ -110,6 +112,79 @@ Napi::Value SetAttentionBlockSize(const Napi::CallbackInfo& info) {
   });
 }
 
+// {available, active}: the CPU kernel variants this build and CPU have, best first, and the one in use.
+Napi::Value CpuKernelVariants(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto env = info.Env();
+    auto names = cpu_kernel_variants();
+    auto available = Napi::Array::New(env, names.size());
+    for (uint32_t i = 0; i < names.size(); i++) available.Set(i, names[i]);
+    auto out = Napi::Object::New(env);
+    out.Set("available", available);
+    out.Set("active", cpu_kernel_variant());
+    return out;
+  });
+}
+
+// setCpuKernelVariant(name) -> the previous one.
+Napi::Value SetCpuKernelVariant(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto previous = cpu_kernel_variant();
+    set_cpu_kernel_variant(to_string(info[0], "variant"));
+    return Napi::String::New(info.Env(), previous);
+  });
+}
+
+// softcapExpSum(u: Float32Array, cap) -> the sum over u of exp(cap * tanh(u)) as the
+// evaluation computes it (native/exact_math.h, the active variant), in double precision.
+Napi::Value SoftcapExpSum(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto u = to_float_vector(info[0], "u");
+    double cap = to_number(info[1], "cap");
+    return Napi::Number::New(info.Env(), softcap_exp_sum_row(u.data(), static_cast<int64_t>(u.size()), cap));
+  });
+}
+
+// The GPT behind a NativeModel argument.
+std::shared_ptr<GPT> model_argument(const Napi::CallbackInfo& info, const char* caller) {
+  auto* data = info.Env().GetInstanceData<AddonData>();
+  if (info.Length() < 1 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(data->model.Value())) {
+    throw InvalidArgument(std::string(caller) + "() expects a NativeModel as its first argument");
+  }
+  return ModelBinding::Unwrap(info[0].As<Napi::Object>())->model(caller);
+}
+
+// gradients(model) -> {name: Float32Array} for every parameter that has a gradient now.
+Napi::Value Gradients(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto m = model_argument(info, "gradients");
+    auto out = Napi::Object::New(info.Env());
+    for (const auto& item : m->named_parameters()) {
+      const auto& grad = item.value().grad();
+      if (grad.defined()) out.Set(item.key(), to_float32_array(info.Env(), grad));
+    }
+    return out;
+  });
+}
+
+// dropGradients(model, names): the named parameters lose their gradient, as if the forward
+// pass had not used them.
+Napi::Value DropGradients(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto m = model_argument(info, "dropGradients");
+    if (info.Length() < 2 || !info[1].IsArray()) throw InvalidArgument("dropGradients(): names must be an array of parameter names");
+    auto names = info[1].As<Napi::Array>();
+    auto params = m->named_parameters();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      auto name = to_string(names.Get(i), "parameter name");
+      auto* p = params.find(name);
+      if (!p) throw InvalidArgument("dropGradients(): the model has no parameter '" + name + "'");
+      if (p->grad().defined()) p->mutable_grad().reset();
+    }
+    return info.Env().Undefined();
+  });
+}
+
 }  // namespace
 
 Napi::Object define_testing(Napi::Env env) {
@@ -120,6 +195,11 @@ Napi::Object define_testing(Napi::Env env) {
   t.Set("bpbSums", Napi::Function::New<BpbSumsFn>(env, "bpbSums"));
   t.Set("softcapCrossEntropy", Napi::Function::New<SoftcapCrossEntropyFn>(env, "softcapCrossEntropy"));
   t.Set("setAttentionBlockSize", Napi::Function::New<SetAttentionBlockSize>(env, "setAttentionBlockSize"));
+  t.Set("cpuKernelVariants", Napi::Function::New<CpuKernelVariants>(env, "cpuKernelVariants"));
+  t.Set("setCpuKernelVariant", Napi::Function::New<SetCpuKernelVariant>(env, "setCpuKernelVariant"));
+  t.Set("softcapExpSum", Napi::Function::New<SoftcapExpSum>(env, "softcapExpSum"));
+  t.Set("gradients", Napi::Function::New<Gradients>(env, "gradients"));
+  t.Set("dropGradients", Napi::Function::New<DropGradients>(env, "dropGradients"));
   return t;
 }
 

@@ -1,10 +1,11 @@
 // What makes two results comparable: the hardware and build they ran on, and the fixed
-// harness (dataset, constants, tokenizer, token files, time budget). Each results row carries
+// harness (dataset, constants, tokenizer, token files, time budget, evaluator version). Each results row carries
 // both; the loop refuses to compare rows whose harness differs and checks before every run
 // that the harness files are unchanged.
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 
+import { EVALUATOR_VERSION } from '../bpb';
 import { readPreparedMeta, type PreparedMeta } from '../data/prepared';
 import { runtimeInfo } from '../runtime';
 
@@ -16,6 +17,8 @@ export interface Fingerprint {
     evalTokens: number;
     vocabSize: number;
     timeBudget: number;
+    /** EVALUATOR_VERSION of lib/bpb.ts: what computed val_bpb. */
+    evaluator: number;
     /** sha256 over the content digests meta.json records of every prepared file (verify.ts checks them). */
     digest: string;
   };
@@ -44,12 +47,19 @@ export async function fingerprint(options: { dataset: string; cacheDir?: string;
       evalTokens: meta.evalTokens,
       vocabSize: meta.vocabSize,
       timeBudget: options.timeBudget,
+      evaluator: EVALUATOR_VERSION,
       digest: digestOf(meta),
     },
   };
 }
 
-/** Differences between two harnesses, as readable strings (empty when comparable). */
+/**
+ * Differences between two harnesses, as readable strings (empty when comparable). A field only
+ * one of them has is a difference too: rows recorded before the evaluator version was in the
+ * fingerprint do not compare with newer ones.
+ */
 export function harnessDifferences(a: Fingerprint['harness'], b: Fingerprint['harness']): string[] {
-  return (Object.keys(a) as (keyof Fingerprint['harness'])[]).filter((k) => a[k] !== b[k]).map((k) => `${k}: ${a[k]} -> ${b[k]}`);
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])] as (keyof Fingerprint['harness'])[];
+  const show = (v: unknown) => (v === undefined ? '(none)' : String(v));
+  return keys.filter((k) => a[k] !== b[k]).map((k) => `${k}: ${show(a[k])} -> ${show(b[k])}`);
 }

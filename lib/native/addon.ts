@@ -106,6 +106,12 @@ export interface NativeOptimizerGroup {
   initialLr: number;
   tensors: number;
   shape?: number[];
+  /** AdamW groups: the first-moment decay. */
+  beta1?: number;
+  /** AdamW: the second-moment decay; Muon: NorMuon's second-moment decay. */
+  beta2: number;
+  /** AdamW groups: the denominator's epsilon. */
+  eps?: number;
 }
 
 export interface NativeOptimizer {
@@ -205,6 +211,16 @@ export interface NativeTesting {
     targets: Int32Array;
     cap: number;
   }): { loss: number; gradX: Float32Array; gradWeight: Float32Array; perToken: Float32Array };
+  /** The CPU kernel variants (x86-64: 'x86-64-v3', 'avx2', 'default') this build and CPU run, best first, and the active one. */
+  cpuKernelVariants(): { available: string[]; active: string };
+  /** Uses another CPU kernel variant from now on; returns the previous one. */
+  setCpuKernelVariant(name: string): string;
+  /** Sum of exp(cap * tanh(u)) over u as the evaluation computes it (double precision, active variant). */
+  softcapExpSum(u: Float32Array, cap: number): number;
+  /** Every parameter's current gradient by reference name; parameters without one are absent. */
+  gradients(model: NativeModel): Record<string, Float32Array>;
+  /** The named parameters lose their gradient, as if the forward pass had not used them. */
+  dropGradients(model: NativeModel, names: string[]): void;
 }
 
 export interface NativeTrainerOptions {

@@ -1,5 +1,11 @@
 // MuonAdamW pieces against hand computations of the SPEC §5 formulas (float64 in TypeScript).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { GPT } from '../../lib';
 import { addon } from '../../lib/native/load';
+import { randomBatch, tinyConfig } from '../helpers';
 import { add, flat, frobenius, fromFlat, matmul, pseudoRandom, singularValues, transpose, type M } from '../matrix';
 
 const COEFFS: [number, number, number][] = [
@@ -120,5 +126,28 @@ test('one Muon step equals the SPEC formula (Nesterov, Polar Express, NorMuon, c
     closeTo(out.momentumBuffer, M1, 1e-6);
     closeTo(out.secondMoment, S, 1e-6);
     closeTo(out.param, expected, 2e-5);
+  }
+});
+
+test('a step with no gradient since the last one changes no weight (nothing is stepped with zeros)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-nograd-'));
+  try {
+    using model = GPT.create(tinyConfig(), { device: 'cpu', seed: 8 });
+    const optimizer = model.createOptimizer();
+    const settings = { lrMultiplier: 1, muonMomentum: 0.95, muonWeightDecay: 0.2 };
+    // Two real steps: momentum and AdamW moments are non-zero, so a zero gradient would still move weights.
+    model.trainStep([randomBatch(2, 32, 256, 1)], optimizer, settings);
+    model.trainStep([randomBatch(2, 32, 256, 2)], optimizer, settings);
+    const before = path.join(dir, 'before.safetensors'), after = path.join(dir, 'after.safetensors');
+    await model.save(before);
+    optimizer.step(settings);
+    await model.save(after);
+    expect(fs.readFileSync(after).equals(fs.readFileSync(before))).toBe(true);
+    // ...while a step with gradients does move them.
+    model.trainStep([randomBatch(2, 32, 256, 3)], optimizer, settings);
+    await model.save(after);
+    expect(fs.readFileSync(after).equals(fs.readFileSync(before))).toBe(false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
