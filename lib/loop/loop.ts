@@ -24,6 +24,7 @@ import type { AgentContext, HistoryEntry, ResultRow as AgentRow } from './agents
 import { fingerprint, harnessDifferences, type Fingerprint } from './fingerprint';
 import { captureState, restoreOwnFiles, restoreRefs, undoAgentGitWork } from './agent-guard';
 import { changedFiles, commitFiles, commitSubject, createBranch, defaultTag, diffOf, fileAt, headSha, keepRef, keptRefs, openRepo, resetHard, revertExcept } from './git';
+import { takeStopRequest } from './control';
 import { acquireLock } from './lock';
 import { LOCK_FILE, STATE_DIR } from './paths';
 import { appendResult, bestKept, ensureGitignore, nextExperimentNumber, readResults, type ResultRow, type ResultStatus } from './results';
@@ -75,7 +76,8 @@ export interface LoopOutcome {
   best: ResultRow | null;
   /** The seed-to-seed noise threshold in use (0 when not measured). */
   threshold: number;
-  stoppedBecause: 'max' | 'max-hours' | 'aborted';
+  /** 'stop-requested': the control file (.autoresearch/stop) asked it to stop between experiments. */
+  stoppedBecause: 'max' | 'max-hours' | 'aborted' | 'stop-requested';
 }
 
 /** Per-run state kept beside the results: where this tag's rows start, the noise measured. */
@@ -278,6 +280,12 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
     for (;;) {
       if (o.signal?.aborted) {
         stoppedBecause = 'aborted';
+        break;
+      }
+      // A stop requested through the control file (e.g. the dashboard): end here, as at --max.
+      if (!pending && (await takeStopRequest(dir, new Date(release.info.started)))) {
+        log('stop requested (.autoresearch/stop): no new experiment');
+        stoppedBecause = 'stop-requested';
         break;
       }
       const done = session().length - 1; // experiments after the baseline
