@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
+import { dashboardCommand } from '../lib/cli/dashboard';
 import { doctorCommand } from '../lib/cli/doctor';
 import { initCommand } from '../lib/cli/init';
 import { loopCommand } from '../lib/cli/loop';
@@ -24,6 +25,7 @@ void yargs(hideBin(process.argv))
   .command(doctorCommand)
   .command(resultsCommand)
   .command(plotCommand)
+  .command(dashboardCommand)
   .demandCommand(1, 'Name a command (see --help).')
   .recommendCommands()
   .strict()
