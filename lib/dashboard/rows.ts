@@ -33,6 +33,34 @@ export interface CompactRow {
   worker: string | null;
 }
 
+/**
+ * The table's and chart's view of a row on the wire, as an array (a session of 10,000 rows is
+ * ~1 MB this way, against ~3.5 MB as objects with full commits): see {@link TABLE_FIELDS}.
+ */
+export type TableRow = [
+  index: number,
+  experiment: number,
+  status: ResultStatus,
+  val_bpb: number | null,
+  peak_vram_mb: number | null,
+  num_steps: number | null,
+  /** When it finished, ms since the epoch. */
+  time: number | null,
+  description: string,
+  /** The commit's first 7 characters. */
+  commit: string,
+  worker: string | null,
+];
+
+/** The names of a {@link TableRow}'s positions, in order. */
+export const TABLE_FIELDS = ['index', 'experiment', 'status', 'val_bpb', 'peak_vram_mb', 'num_steps', 'time', 'description', 'commit', 'worker'] as const;
+
+/** The wire form of row `index`. */
+export function tableRow(row: DashboardRow, index: number): TableRow {
+  const time = Date.parse(row.time);
+  return [index, row.experiment, row.status, row.val_bpb, row.peak_vram_mb, row.num_steps, Number.isFinite(time) ? time : null, row.description, row.commit.slice(0, 7), row.worker];
+}
+
 /** A row of results.jsonl that could not be read. */
 export interface SkippedLine {
   line: number;
@@ -101,6 +129,8 @@ export type RowsChange = { kind: 'none' } | { kind: 'appended'; from: number } |
  */
 export class ResultsTail {
   rows: DashboardRow[] = [];
+  /** Each row's {@link TableRow} as JSON, made once when the row is read. */
+  tableJson: string[] = [];
   skipped: SkippedLine[] = [];
   private offset = 0;
   private lines = 0;
@@ -137,6 +167,7 @@ export class ResultsTail {
 
   private clear(): void {
     this.rows = [];
+    this.tableJson = [];
     this.skipped = [];
     this.offset = 0;
     this.lines = 0;
@@ -169,7 +200,10 @@ export class ResultsTail {
       if (line.trim() === '') continue;
       const row = parseDashboardRow(line);
       if (typeof row === 'string') this.skipped.push({ line: this.lines, reason: row });
-      else this.rows.push(row);
+      else {
+        this.tableJson.push(JSON.stringify(tableRow(row, this.rows.length)));
+        this.rows.push(row);
+      }
     }
   }
 }

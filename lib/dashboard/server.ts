@@ -111,6 +111,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   for (const asset of new Set(files.values())) {
     if (!fs.existsSync(asset.file)) throw new Error(`the dashboard's file ${asset.file} is missing: reinstall autoresearch`);
   }
+  // The page's files, read once (they belong to the installed package and do not change).
+  const bodies = new Map<string, Promise<Buffer>>();
+  const assetBody = (asset: Asset) => {
+    if (!bodies.has(asset.file)) bodies.set(asset.file, fs.promises.readFile(asset.file));
+    return bodies.get(asset.file)!;
+  };
   const session = new Session({ dir, pollMs: options.pollMs });
   await session.start();
 
@@ -161,7 +167,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         return sendJson(res, 200, { withdrawn, stopRequested: null });
       }
       await session.poll();
-      if (!session.snapshot().status.running) return error(res, 409, 'no research loop is running in this repository');
+      if (!session.loopStatus.running) return error(res, 409, 'no research loop is running in this repository');
       const request = await requestStop(dir, 'dashboard');
       await session.poll();
       return sendJson(res, 202, { stopRequested: request });
@@ -170,11 +176,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
     const asset = files.get(rawPath);
     if (asset) {
-      const body = await fs.promises.readFile(asset.file);
+      const body = await assetBody(asset);
       return send(res, 200, method === 'HEAD' ? '' : body, asset.type, { 'cache-control': 'no-cache' });
     }
     if (rawPath === '/favicon.ico') return send(res, 204, '', 'image/x-icon');
-    if (rawPath === '/api/state') return sendJson(res, 200, session.snapshot());
+    if (rawPath === '/api/state') return send(res, 200, session.snapshotJson(), 'application/json; charset=utf-8');
     const rowMatch = /^\/api\/rows\/(\d{1,9})$/.exec(rawPath);
     if (rowMatch) {
       const index = Number(rowMatch[1]);
@@ -196,13 +202,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     });
     res.write('retry: 1000\n\n');
     // Rows the page's snapshot did not have yet (appended between its fetch and this stream).
-    const snapshot = session.snapshot();
-    if (Number.isInteger(from) && from >= 0 && from < snapshot.rows.length) {
-      res.write(`event: rows\ndata: ${JSON.stringify({ from, rows: snapshot.rows.slice(from), summary: snapshot.summary, workers: snapshot.workers, fingerprint: snapshot.fingerprint })}\n\n`);
-    } else if (Number.isInteger(from) && from > snapshot.rows.length) {
-      res.write('event: reset\ndata: {}\n\n');
-    }
-    res.write(`event: status\ndata: ${JSON.stringify(snapshot.status)}\n\n`);
+    const count = session.rows.length;
+    if (Number.isInteger(from) && from >= 0 && from < count) res.write(`event: rows\ndata: ${JSON.stringify(session.rowsSince(from))}\n\n`);
+    else if (Number.isInteger(from) && from > count) res.write('event: reset\ndata: {}\n\n');
+    res.write(`event: status\ndata: ${JSON.stringify(session.loopStatus)}\n\n`);
     streams.add(res);
     req.on('close', () => streams.delete(res));
   }

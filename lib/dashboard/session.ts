@@ -20,7 +20,7 @@ import { isProcessAlive, readLock } from '../loop/lock';
 import { RESULTS_JSONL, RUN_LOG, STATE_DIR } from '../loop/paths';
 import { summarizeResults, type ResultsSummary } from '../loop/report';
 import { bestKept } from '../loop/results';
-import { ResultsTail, compactRow, type CompactRow, type DashboardRow, type SkippedLine } from './rows';
+import { ResultsTail, TABLE_FIELDS, compactRow, tableRow, type CompactRow, type DashboardRow, type SkippedLine, type TableRow } from './rows';
 import { RunLogReader, lossAtProgress, type LossPoint, type RunPhase } from './runlog';
 
 /** What the loop is doing, as far as its files tell. */
@@ -75,7 +75,9 @@ export interface WorkerRow {
 /** Everything the page needs to draw itself; later changes come as events. */
 export interface Snapshot {
   dir: string;
-  rows: CompactRow[];
+  /** The positions of each row's array. */
+  fields: typeof TABLE_FIELDS;
+  rows: TableRow[];
   skipped: SkippedLine[];
   summary: DashboardSummary;
   status: LoopStatus;
@@ -89,7 +91,7 @@ export interface Snapshot {
 /** The events a {@link Session} emits. */
 export interface SessionEvents {
   /** Rows were appended: the new rows and the summary after them. */
-  rows: [{ from: number; rows: CompactRow[]; summary: DashboardSummary; workers: WorkerRow[]; fingerprint: Snapshot['fingerprint'] }];
+  rows: [{ from: number; rows: TableRow[]; summary: DashboardSummary; workers: WorkerRow[]; fingerprint: Snapshot['fingerprint'] }];
   /** results.jsonl was rewritten: reload everything. */
   reset: [];
   /** New loss points of the run in progress (`restart`: a new run began). */
@@ -124,6 +126,12 @@ export class Session extends EventEmitter<SessionEvents> {
   private status: LoopStatus;
   private incumbent: Curve | null = null;
   private summary: DashboardSummary;
+  /** Figures of the rows, made when they change (a page load then costs no pass over them). */
+  private derived: { workers: WorkerRow[]; fingerprint: Snapshot['fingerprint']; rowsJson: string } = {
+    workers: [],
+    fingerprint: { latest: null, harnesses: 0 },
+    rowsJson: '[]',
+  };
   private head: { sha: string; subject: string } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private watchers: fs.FSWatcher[] = [];
@@ -173,17 +181,42 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Everything the page needs, as of now. */
   snapshot(): Snapshot {
+    return { ...this.snapshotRest(), rows: this.results.rows.map(tableRow) };
+  }
+
+  /** The rows from index `from` on, with the figures after them (the `rows` event). */
+  rowsSince(from: number): SessionEvents['rows'][0] {
     const rows = this.results.rows;
     return {
+      from,
+      rows: rows.slice(from).map((r, i) => tableRow(r, from + i)),
+      summary: this.summary,
+      workers: this.derived.workers,
+      fingerprint: this.derived.fingerprint,
+    };
+  }
+
+  /** The loop's status as last read. */
+  get loopStatus(): LoopStatus {
+    return this.status;
+  }
+
+  /** {@link snapshot} as JSON, built from each row's JSON made when it was read. */
+  snapshotJson(): string {
+    return `{"rows":${this.derived.rowsJson},${JSON.stringify(this.snapshotRest()).slice(1)}`;
+  }
+
+  private snapshotRest(): Omit<Snapshot, 'rows'> {
+    return {
       dir: this.dir,
-      rows: rows.map(compactRow),
+      fields: TABLE_FIELDS,
       skipped: this.results.skipped,
       summary: this.summary,
       status: this.status,
       live: { runId: this.runId, points: [...this.log.points] },
       incumbent: this.incumbent,
-      workers: workerRows(rows),
-      fingerprint: fingerprintInfo(rows),
+      workers: this.derived.workers,
+      fingerprint: this.derived.fingerprint,
     };
   }
 
@@ -220,17 +253,12 @@ export class Session extends EventEmitter<SessionEvents> {
     await this.pollLog();
     const change = await this.results.poll();
     if (change.kind !== 'none') {
-      this.summary = dashboardSummary(this.results.rows);
+      const rows = this.results.rows;
+      this.summary = dashboardSummary(rows);
+      this.derived = { workers: workerRows(rows), fingerprint: fingerprintInfo(rows), rowsJson: `[${this.results.tableJson.join(',')}]` };
       if (change.kind === 'reset') this.emit('reset');
       else {
-        const rows = this.results.rows;
-        this.emit('rows', {
-          from: change.from,
-          rows: rows.slice(change.from).map((r, i) => compactRow(r, change.from + i)),
-          summary: this.summary,
-          workers: workerRows(rows),
-          fingerprint: fingerprintInfo(rows),
-        });
+        this.emit('rows', this.rowsSince(change.from));
       }
     }
     this.updateIncumbent();

@@ -41,13 +41,12 @@
     if (h < 48) return `${h} h ${String(m % 60).padStart(2, '0')} min`;
     return `${Math.floor(h / 24)} d ${h % 24} h`;
   }
-  function fmtTime(iso) {
-    const t = Date.parse(iso);
+  const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const dayAndTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  function fmtTime(value) {
+    const t = typeof value === 'number' ? value : Date.parse(value);
     if (!Number.isFinite(t)) return '';
-    const d = new Date(t);
-    const today = new Date();
-    const hm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    return d.toDateString() === today.toDateString() ? hm : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${hm}`;
+    return new Date(t).toDateString() === new Date().toDateString() ? timeOfDay.format(t) : dayAndTime.format(t);
   }
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -69,6 +68,10 @@
   }
 
   // ---------------------------------------------------------------------------- derived data
+  /** A row from its wire form (an array in the order of the snapshot's `fields`). */
+  function fromTuple(t) {
+    return { index: t[0], experiment: t[1], status: t[2], val_bpb: t[3], peak_vram_mb: t[4], num_steps: t[5], time: t[6], description: t[7], commit: t[8], worker: t[9], delta: null };
+  }
   /** The running best before each row and each row's delta to it (file order, as the loop judged). */
   function computeDeltas(rows) {
     let best = null;
@@ -109,7 +112,7 @@
     const span = Math.max(0, end - s.startedAt);
     const hours = span / 3.6e6;
     setCard('card-rate', hours > 0 ? (s.counts.total / hours).toFixed(1) : '–', `${s.counts.total} in ${fmtDuration(span)}`);
-    setCard('card-time', fmtDuration(span), isRunning() ? `since ${fmtTime(new Date(s.startedAt).toISOString())}, still running` : `finished ${fmtTime(new Date(s.lastAt).toISOString())}`);
+    setCard('card-time', fmtDuration(span), isRunning() ? `since ${fmtTime(s.startedAt)}, still running` : `finished ${fmtTime(s.lastAt)}`);
   }
 
   // ---------------------------------------------------------------------------- status and controls
@@ -147,6 +150,7 @@
       }
     }
     $('log-tail').textContent = st.logTail.join('\n');
+    renderLiveCaption();
   }
 
   async function control(method) {
@@ -211,9 +215,15 @@
       else if (r.val_bpb > cap) above[i] = hi - spread * 0.02;
       else if (r.status === 'keep') kept[i] = r.val_bpb;
       else discarded[i] = r.val_bpb;
-      if (r.status === 'keep' && r.val_bpb !== null && (running === null || r.val_bpb < running)) running = r.val_bpb;
-      best[i] = running;
+      // The running best as a step line: only its corners (and the last x) carry a value; the
+      // stepped path spans the gaps, so 10,000 experiments cost a few dozen segments.
+      best[i] = null;
+      if (r.status === 'keep' && r.val_bpb !== null && (running === null || r.val_bpb < running)) {
+        running = r.val_bpb;
+        best[i] = running;
+      }
     }
+    if (n > 0 && running !== null) best[n - 1] = running;
     return { data: [x, best, discarded, above, kept, crashed], range: [lo, hi] };
   }
 
@@ -262,13 +272,14 @@
       cursor: { points: { show: false }, drag: { x: true, y: false, setScale: true } },
       scales: { x: { time: false }, y: { range: () => state.bestRange } },
       axes: [
-        { label: 'experiment', labelSize: 20, size: 36, grid: { stroke: '#eef0f3' } },
+        { label: 'experiment', labelSize: 20, size: 36, grid: { stroke: '#eef0f3' }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
         { label: 'val_bpb (lower is better)', labelSize: 20, size: 70, grid: { stroke: '#eef0f3' }, values: (u, vals) => vals.map((v) => v.toFixed(Math.max(0, Math.min(6, -Math.floor(Math.log10((vals[1] - vals[0]) || 1)))))) },
       ],
       series: [
         {},
         { label: 'running best', stroke: COLORS.keep, width: 2, alpha: 0.8, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false }, spanGaps: true },
-        { label: 'discarded', stroke: COLORS.discardStroke, paths: () => null, points: { show: true, size: 6, space: 0, width: 1, fill: COLORS.discard, stroke: COLORS.discardStroke } },
+        // Filled only (no outline): the many discarded points are the chart's drawing cost.
+        { label: 'discarded', stroke: COLORS.discard, paths: () => null, points: { show: true, size: 6, space: 0, width: 0, fill: COLORS.discard } },
         { label: 'above the chart', stroke: COLORS.discardStroke, paths: () => null, points: { show: true, size: 7, space: 0, width: 1.5, fill: '#ffffff', stroke: COLORS.discardStroke } },
         { label: 'kept', stroke: COLORS.keepDark, paths: () => null, points: { show: true, size: 10, space: 0, width: 1.5, fill: COLORS.keep, stroke: COLORS.keepDark } },
         { label: 'crashed', stroke: COLORS.crash, width: 2, paths: () => null, points: { show: true, space: 0, width: 2, stroke: COLORS.crash, paths: crossPaths } },
@@ -340,6 +351,12 @@
     return [xs, a, b];
   }
 
+  function renderLiveCaption() {
+    const st = state.status;
+    const active = st && st.running && st.current && st.current.experiment !== null && st.phase !== 'proposing';
+    $('live-caption').textContent = active ? `of experiment ${st.current.experiment}` : state.live.points.length > 0 ? 'of the last run (run.log)' : '';
+  }
+
   function renderLive() {
     const host = $('chart-live');
     const data = liveChartData();
@@ -351,8 +368,7 @@
     const empty = $('live-empty');
     empty.hidden = data[0].length > 0;
     empty.textContent = state.live.points.length > 0 ? 'the run is in its warm-up steps (not counted, not drawn)' : st && st.running ? 'waiting for the first training step' : 'no run.log: no run to show';
-    $('live-caption').textContent =
-      st && st.running && st.current && st.current.experiment !== null ? `of experiment ${st.current.experiment}` : state.live.points.length > 0 ? 'of the last run (run.log)' : '';
+    renderLiveCaption();
     if (liveChart) {
       liveChart.setData(data, true);
       return;
@@ -370,7 +386,7 @@
         ],
         series: [
           {},
-          { label: 'this run', stroke: COLORS.run, width: 2, spanGaps: true, points: { show: false } },
+          { label: 'this run', stroke: COLORS.run, width: 2, spanGaps: true, points: { size: 5, fill: COLORS.run } },
           { label: 'incumbent', stroke: COLORS.incumbent, width: 2, dash: [6, 4], spanGaps: true, points: { show: false } },
         ],
       },
@@ -380,26 +396,29 @@
   }
 
   // ---------------------------------------------------------------------------- the table
-  function compare(key) {
-    return (a, b) => {
-      const x = a[key];
-      const y = b[key];
-      if (x === y) return a.index - b.index;
-      if (x === null || x === undefined) return 1;
-      if (y === null || y === undefined) return -1;
-      return typeof x === 'number' ? x - y : String(x).localeCompare(String(y));
-    };
+  /** Rows sorted by one column (missing values last either way; ties in file order). */
+  function sortRows(rows, key, desc) {
+    const present = [];
+    const missing = [];
+    for (const r of rows) (r[key] === null || r[key] === undefined ? missing : present).push(r);
+    const numeric = present.length > 0 && typeof present[0][key] === 'number';
+    let ordered = true;
+    for (let i = 1; i < present.length && ordered; i++) {
+      const a = present[i - 1][key];
+      const b = present[i][key];
+      if (numeric ? a > b : String(a) > String(b)) ordered = false;
+    }
+    if (!ordered) {
+      present.sort(numeric ? (a, b) => a[key] - b[key] || a.index - b.index : (a, b) => String(a[key]).localeCompare(String(b[key])) || a.index - b.index);
+    }
+    if (desc) present.reverse();
+    return present.concat(missing);
   }
   function computeView() {
     const q = state.search.trim().toLowerCase();
-    let view = state.rows.filter((r) => (state.filter === 'all' || r.status === state.filter) && (q === '' || r.description.toLowerCase().includes(q)));
-    const cmp = compare(state.sort.key);
-    view.sort(state.sort.desc ? (a, b) => {
-      const x = a[state.sort.key];
-      const y = b[state.sort.key];
-      if ((x === null || x === undefined) !== (y === null || y === undefined)) return x === null || x === undefined ? 1 : -1;
-      return cmp(b, a);
-    } : cmp);
+    const all = state.filter === 'all' && q === '';
+    const rows = all ? state.rows : state.rows.filter((r) => (state.filter === 'all' || r.status === state.filter) && (q === '' || r.description.toLowerCase().includes(q)));
+    const view = sortRows(rows, state.sort.key, state.sort.desc);
     state.view = view;
     $('table-count').textContent = view.length === state.rows.length ? `${view.length}` : `${view.length} of ${state.rows.length}`;
     $('table-spacer').style.height = `${view.length * ROW_HEIGHT}px`;
@@ -425,7 +444,7 @@
       el('span', { class: 'num', text: r.num_steps === null ? '–' : String(r.num_steps) }),
       el('span', { text: fmtTime(r.time) }),
       el('span', { class: 'description', title: r.description, text: r.description }),
-      el('span', { class: 'mono', text: r.commit.slice(0, 7) }),
+      el('span', { class: 'mono', text: r.commit }),
     );
     return row;
   }
@@ -503,7 +522,8 @@
   // ---------------------------------------------------------------------------- data flow
   function applySnapshot(snap) {
     state.dir = snap.dir;
-    state.rows = snap.rows;
+    if (snap.fields[0] !== 'index' || snap.fields[9] !== 'worker') throw new Error('this page does not match its server: reload it');
+    state.rows = snap.rows.map(fromTuple);
     state.summary = snap.summary;
     state.status = snap.status;
     state.live = snap.live;
@@ -512,24 +532,37 @@
     state.fingerprint = snap.fingerprint;
     state.skipped = snap.skipped;
     computeDeltas(state.rows);
+    document.body.dataset.rows = String(state.rows.length);
     $('session-dir').textContent = snap.dir;
     document.title = `autoresearch · ${snap.dir.split('/').pop()}`;
     renderStatus();
     renderCards();
+    performance.mark('cards');
     renderBestChart();
+    performance.mark('best-chart');
     renderLive();
+    performance.mark('live-chart');
     computeView();
+    performance.mark('table');
     renderWorkers();
     renderFingerprint();
   }
 
   async function load() {
+    performance.mark('script');
     const res = await fetch('/api/state');
     const snap = await res.json();
+    performance.mark('snapshot');
     applySnapshot(snap);
     connect();
-    document.body.dataset.ready = 'true';
+    // Time from navigation start: the DOM and both charts built, then the first frame after it.
     document.body.dataset.renderMs = performance.now().toFixed(1);
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        document.body.dataset.paintMs = performance.now().toFixed(1);
+        document.body.dataset.ready = 'true';
+      }, 0),
+    );
   }
 
   function connect() {
@@ -539,7 +572,7 @@
     stream.addEventListener('rows', (e) => {
       const msg = JSON.parse(e.data);
       if (msg.from > state.rows.length) return void reload();
-      const fresh = msg.rows.filter((r) => r.index >= state.rows.length);
+      const fresh = msg.rows.map(fromTuple).filter((r) => r.index >= state.rows.length);
       if (fresh.length === 0) return;
       state.rows.push(...fresh);
       computeDeltas(state.rows);
@@ -553,6 +586,7 @@
       renderFingerprint();
       renderLive();
       document.body.dataset.rows = String(state.rows.length);
+      document.body.dataset.rowsAt = String(Date.now());
     });
     stream.addEventListener('reset', () => void reload());
     stream.addEventListener('status', (e) => {
