@@ -16,6 +16,7 @@ import { startDashboard, type Dashboard } from '../../lib/dashboard/server';
 import { readResults } from '../../lib/loop/results';
 import { packageRoot } from '../../lib/native/load';
 import { launchChromium, requireChromium } from '../dashboard-browser';
+import { syntheticRows, writeResults } from '../dashboard-fixtures';
 
 const root = packageRoot();
 let cache: string;
@@ -161,7 +162,9 @@ test('a live loop in the browser: cards, chart, diff on click, a new result with
     await page.click('#stop-button');
     const stoppedAt = await js<number>(page, 'Number(document.body.dataset.rows)');
     await page.waitForFunction(`document.getElementById('status-pill').textContent === 'stopping after this experiment'`, { timeout: 10_000 });
-    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 180_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 180_000)))]);
+    clearTimeout(timer);
     expect(code).toBe(0);
     expect(loopErr).toMatch(/stop requested \(\.autoresearch\/stop\): no new experiment/);
     expect(loopOut).toMatch(/^done: \d+ experiment\(s\) recorded on autoresearch\/test/m);
@@ -173,6 +176,7 @@ test('a live loop in the browser: cards, chart, diff on click, a new result with
     await page.waitForFunction(`document.getElementById('status-pill').textContent === 'not running'`, { timeout: 10_000 });
     await page.waitForFunction(`Number(document.body.dataset.rows) === ${final.length}`, { timeout: 10_000 });
     await page.screenshot({ path: path.join(shots, 'dashboard-finished.png'), fullPage: true });
+    expect(await js<boolean>(page, `document.getElementById('workers-panel').hidden`)).toBe(true);
     expect(errors).toEqual([]);
     // The tree is clean and the branch at the best kept commit: the loop ended as at --max.
     expect(git(dir, 'status', '--porcelain')).toBe('');
@@ -185,3 +189,64 @@ test('a live loop in the browser: cards, chart, diff on click, a new result with
     await dashboard?.close();
   }
 }, 600_000);
+
+test('a finished session in the browser: sorting, filtering, the chart\'s hover, one row per worker', async () => {
+  const dir = path.join(work, 'finished');
+  fs.mkdirSync(dir, { recursive: true });
+  const rows = syntheticRows(300, { seed: 5, worker: (i) => `gpu${i % 2}` });
+  writeResults(dir, rows);
+  const dashboard = await startDashboard({ dir, port: 0 });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.setViewport({ width: 1440, height: 1400 });
+    await page.goto(dashboard.url);
+    await page.waitForSelector('body[data-ready]', { timeout: 60_000 });
+    const firstRows = () => js<Array<{ experiment: number; status: string; bpb: string }>>(
+      page,
+      `[...document.querySelectorAll('.grid-row')].slice(0, 5).map((r) => ({ experiment: Number(r.dataset.experiment), status: r.dataset.status, bpb: r.children[2].textContent }))`,
+    );
+    // Newest first by default; only the rows in view are in the document.
+    expect((await firstRows()).map((r) => r.experiment)).toEqual([299, 298, 297, 296, 295]);
+    expect(await js<number>(page, `document.querySelectorAll('.grid-row').length`)).toBeLessThan(60);
+    // Sort by val_bpb (ascending): the best first, crashes (no val_bpb) last.
+    await page.click('.grid-head button[data-key="val_bpb"]');
+    const scored = rows.filter((r) => r.val_bpb !== null).sort((a, b) => a.val_bpb! - b.val_bpb! || a.experiment - b.experiment);
+    expect((await firstRows()).map((r) => r.experiment)).toEqual(scored.slice(0, 5).map((r) => r.experiment));
+    await page.click('.grid-head button[data-key="val_bpb"]');
+    expect((await firstRows())[0]!.experiment).toBe([...scored].sort((a, b) => b.val_bpb! - a.val_bpb!)[0]!.experiment);
+    // Filter by status, then by text.
+    await page.click('.filter[data-status="crash"]');
+    const crashes = rows.filter((r) => r.status === 'crash').length;
+    expect(crashes).toBeGreaterThan(0);
+    expect(await js<string>(page, `document.getElementById('table-count').textContent`)).toBe(`${crashes} of 300`);
+    expect(new Set((await firstRows()).map((r) => r.status))).toEqual(new Set(['crash']));
+    await page.click('.filter[data-status="all"]');
+    await page.type('#search', 'baseline');
+    expect(await js<string>(page, `document.getElementById('table-count').textContent`)).toBe('1 of 300');
+    // Hovering a kept point shows its description.
+    const kept = rows.filter((r) => r.status === 'keep')[3]!;
+    const at = await js<{ x: number; y: number }>(
+      page,
+      `(() => { const over = document.querySelector('#chart-best .u-over').getBoundingClientRect(); const u = window.__bestChart;
+        return { x: over.left + u.valToPos(${kept.experiment}, 'x'), y: over.top + u.valToPos(${kept.val_bpb}, 'y') }; })()`,
+    );
+    await page.mouse.move(at.x, at.y);
+    await page.waitForSelector('#chart-tip:not([hidden])');
+    expect(await js<string>(page, `document.getElementById('chart-tip').textContent`)).toBe(`#${kept.experiment} kept ${kept.val_bpb!.toFixed(6)}${kept.description}`);
+    // One row per worker.
+    expect(await js<boolean>(page, `document.getElementById('workers-panel').hidden`)).toBe(false);
+    const workers = await js<string[][]>(page, `[...document.querySelectorAll('#workers tbody tr')].map((tr) => [...tr.children].slice(0, 4).map((td) => td.textContent))`);
+    expect(workers).toEqual([
+      ['gpu0', '150', String(rows.filter((r, i) => i % 2 === 0 && r.status === 'keep').length), '#298'],
+      ['gpu1', '150', String(rows.filter((r, i) => i % 2 === 1 && r.status === 'keep').length), '#299'],
+    ]);
+    await page.screenshot({ path: path.join(shots, 'dashboard-workers.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  } finally {
+    await browser.close();
+    await dashboard.close();
+  }
+}, 180_000);

@@ -174,7 +174,9 @@ test('JSON endpoints: the snapshot matches `autoresearch results`; a row carries
   const state = JSON.parse((await request(d, '/api/state')).body);
   const expected = summarizeResults(await readResults(dir, { repair: false }));
   expect(state.rows).toHaveLength(60);
-  expect(state.rows[5]).not.toHaveProperty('diff');
+  expect(state.fields).toEqual(['index', 'experiment', 'status', 'val_bpb', 'peak_vram_mb', 'num_steps', 'time', 'description', 'commit', 'worker']);
+  const r5 = rows[5]!;
+  expect(state.rows[5]).toEqual([5, 5, r5.status, r5.val_bpb, r5.peak_vram_mb, r5.num_steps, Date.parse(r5.time), r5.description, r5.commit.slice(0, 7), null]);
   expect(state.summary.counts).toEqual(expected.counts);
   expect(state.summary.best.val_bpb).toBe(expected.best!.val_bpb);
   expect(state.summary.best.experiment).toBe(expected.best!.experiment);
@@ -214,11 +216,12 @@ test('the event stream delivers a row appended by another process within 2 s', a
       encoding: 'utf8',
     });
     const written = Number(writer.stdout.trim());
-    const e = await stream.next('rows', (ev) => (ev.data as { rows: Array<{ experiment: number }> }).rows.some((r) => r.experiment === row.experiment));
+    // Rows travel as arrays: [index, experiment, status, val_bpb, memory, steps, time, description, commit, worker].
+    const e = await stream.next('rows', (ev) => (ev.data as { rows: unknown[][] }).rows.some((r) => r[1] === row.experiment));
     latencies.push(e.at - written);
-    const msg = e.data as { from: number; rows: Array<{ experiment: number; description: string }>; summary: { counts: { total: number } } };
-    expect(msg.rows.map((r) => r.experiment)).toEqual([row.experiment]);
-    expect(msg.rows[0]!.description).toBe(row.description);
+    const msg = e.data as { from: number; rows: unknown[][]; summary: { counts: { total: number } } };
+    expect(msg.rows.map((r) => r[1])).toEqual([row.experiment]);
+    expect(msg.rows[0]![7]).toBe(row.description);
     expect(msg.summary.counts.total).toBe(row.experiment + 1);
   }
   stream.close();

@@ -287,6 +287,7 @@
       hooks: { setCursor: [showChartTip] },
     };
     bestChart = new uPlot(opts, data, host);
+    window.__bestChart = bestChart; // for tests and the console
     host.addEventListener('mouseleave', () => ($('chart-tip').hidden = true));
     host.addEventListener('click', () => {
       const i = bestChart.cursor.idx;
