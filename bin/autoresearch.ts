@@ -7,6 +7,7 @@ import path from 'node:path';
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
+import { dashboardCommand } from '../lib/cli/dashboard';
 import { doctorCommand } from '../lib/cli/doctor';
 import { evalCommand } from '../lib/cli/eval';
 import { EXIT, exitCodeFor, UsageError } from '../lib/cli/exit';
@@ -32,6 +33,7 @@ const commands = [
   doctorCommand,
   resultsCommand,
   plotCommand,
+  dashboardCommand,
   rebuildCommand,
 ] as unknown as CommandModule<object, object>[];
 const version = (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;

@@ -1,11 +1,11 @@
-// `autoresearch plot`: the progress chart of a run as an SVG file.
+// `autoresearch plot`: the progress chart of a run as an SVG file, or a PNG when --out ends in .png.
 import fs from 'node:fs';
 import path from 'node:path';
 
 import type { CommandModule } from 'yargs';
 
 import { PROGRESS_SVG } from '../loop/paths';
-import { renderProgressSvg } from '../loop/plot';
+import { renderProgressPng, renderProgressSvg } from '../loop/plot';
 import { loadResults } from '../loop/results';
 
 interface PlotArgs {
@@ -16,17 +16,18 @@ interface PlotArgs {
 
 export const plotCommand: CommandModule<object, PlotArgs> = {
   command: 'plot',
-  describe: 'Draw val_bpb per experiment (kept, discarded, crashed, running best) as an SVG',
+  describe: 'Draw val_bpb per experiment (kept, discarded, crashed, running best) as an SVG, or a PNG with --out FILE.png',
   builder: (y) =>
     y
-      .option('out', { type: 'string', describe: `output file (default: ${PROGRESS_SVG} in --dir)` })
+      .option('out', { type: 'string', describe: `output file, .svg or .png (default: ${PROGRESS_SVG} in --dir)` })
       .option('dir', { type: 'string', default: '.', describe: 'the research repository (where results.jsonl / results.tsv are)' })
       .option('json', { type: 'boolean', default: false, describe: 'print { file, experiments } as JSON' }),
   handler: async (argv) => {
     const { rows } = await loadResults(argv.dir);
     const out = argv.out ?? path.join(argv.dir, PROGRESS_SVG);
     await fs.promises.mkdir(path.dirname(out), { recursive: true });
-    await fs.promises.writeFile(out, renderProgressSvg(rows), 'utf8');
+    if (path.extname(out).toLowerCase() === '.png') await fs.promises.writeFile(out, renderProgressPng(rows));
+    else await fs.promises.writeFile(out, renderProgressSvg(rows), 'utf8');
     if (argv.json) process.stdout.write(JSON.stringify({ file: path.resolve(out), experiments: rows.length }, null, 2) + '\n');
     else process.stdout.write(`${out}: ${rows.length} experiment${rows.length === 1 ? '' : 's'}\n`);
   },

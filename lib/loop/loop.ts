@@ -41,6 +41,7 @@ import {
   trackedFiles,
   type RepoInfo,
 } from './git';
+import { takeStopRequest } from './control';
 import { acquireLock } from './lock';
 import { isLoopPath, LOCK_FILE, STATE_DIR } from './paths';
 import { captureState, restoreOwnFiles, restoreRefs, undoAgentGitWork } from './agent-guard';
@@ -93,7 +94,8 @@ export interface LoopOutcome {
   best: ResultRow | null;
   /** The seed-to-seed noise threshold in use (0 when not measured). */
   threshold: number;
-  stoppedBecause: 'max' | 'max-hours' | 'aborted';
+  /** 'stop-requested': the control file (.autoresearch/stop) asked it to stop between experiments. */
+  stoppedBecause: 'max' | 'max-hours' | 'aborted' | 'stop-requested';
 }
 
 /** Per-run state kept beside the results: where this tag's rows start, the noise measured. */
@@ -360,6 +362,12 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
     for (;;) {
       if (o.signal?.aborted) {
         stoppedBecause = 'aborted';
+        break;
+      }
+      // A stop requested through the control file (e.g. the dashboard): end here, as at --max.
+      if (!pending && (await takeStopRequest(home, new Date(release.info.started)))) {
+        log('stop requested (.autoresearch/stop): no new experiment');
+        stoppedBecause = 'stop-requested';
         break;
       }
       const done = session().length - 1; // experiments after the baseline

@@ -1,10 +1,13 @@
 // The progress chart behind `autoresearch plot`, after the reference's progress.png: val_bpb
 // per experiment, kept experiments highlighted (and labelled with their description), discarded
 // ones in grey, crashes as red crosses on the x axis, the running best as a step line.
-// Design choices: a self-contained SVG string (no dependency, opens in any browser; no PNG:
-// rasterising would need one); every mark carries data-experiment / data-val-bpb attributes and
+// Design choices: a self-contained SVG string (no dependency, opens in any browser); PNG is that
+// SVG rasterised by resvg (@resvg/resvg-js, a prebuilt binary shipped in the npm package, text in
+// the system's fonts), for chats and reports; every mark carries data-experiment / data-val-bpb attributes and
 // a <title> tooltip; discarded outliers far above the kept range would flatten the interesting
 // part, so they are drawn as triangles on the top edge instead (counted in the legend).
+import type { Resvg as ResvgClass } from '@resvg/resvg-js';
+
 import { countByStatus, flattenDescription, type ResultRow } from './results';
 
 /** Options of {@link renderProgressSvg}. */
@@ -213,4 +216,34 @@ export function renderProgressSvg(rows: readonly ResultRow[], options: PlotOptio
   out.push('</g>');
   out.push('</svg>');
   return out.join('\n') + '\n';
+}
+
+/** Options of {@link renderProgressPng}. */
+export interface PngOptions extends PlotOptions {
+  /** Pixels per SVG unit (default 2: a 2400 × 1200 image for the default size). */
+  scale?: number;
+}
+
+/**
+ * The progress chart as PNG bytes: {@link renderProgressSvg}'s SVG rasterised by resvg. Text is
+ * drawn in the system's fonts (a sans-serif one such as DejaVu Sans or Liberation Sans).
+ */
+export function renderProgressPng(rows: readonly ResultRow[], options: PngOptions = {}): Buffer {
+  let Resvg: typeof ResvgClass;
+  try {
+    ({ Resvg } = require('@resvg/resvg-js') as { Resvg: typeof ResvgClass });
+  } catch (error) {
+    throw new Error(
+      `PNG output needs @resvg/resvg-js and its binary for ${process.platform}-${process.arch} (${(error as Error).message.split('\n')[0]}): ` +
+        'reinstall autoresearch with its optional dependencies, or write an .svg',
+    );
+  }
+  const scale = options.scale ?? 2;
+  if (!(scale > 0 && scale <= 8)) throw new Error(`scale ${scale} is outside (0, 8]`);
+  const resvg = new Resvg(renderProgressSvg(rows, options), {
+    fitTo: { mode: 'zoom', value: scale },
+    background: '#ffffff',
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+  });
+  return resvg.render().asPng();
 }
