@@ -62,7 +62,8 @@ fi
 # libopenblas0-openmp replaces the reference BLAS libtorch-dev pulls in (about 40x faster);
 # its OpenMP build shares libtorch's threads (the pthreads build is ~1.3x slower per step).
 # libpcre2-dev: the tokenizer's pre-tokenization regex (possessive quantifiers, Unicode classes).
-PACKAGES=(libopenblas0-openmp libpcre2-dev cmake g++ make python3)
+# chromium: the headless browser `npm test` drives the dashboard with (not needed to train).
+PACKAGES=(libopenblas0-openmp libpcre2-dev cmake g++ make python3 chromium)
 [ "$HAVE_LIBTORCH" = 1 ] || PACKAGES=(libtorch-dev "${PACKAGES[@]}")
 missing=()
 for p in "${PACKAGES[@]}"; do
