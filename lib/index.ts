@@ -212,3 +212,7 @@ export { formatResultsReport, improvements, resultsReportJson, summarizeResults,
 export { renderProgressSvg, type PlotOptions } from './loop/plot';
 export { researchLoop, type LoopOptions, type LoopOutcome } from './loop/loop';
 export { fingerprint, harnessDifferences } from './loop/fingerprint';
+
+// The live dashboard of a research session, and the loop's stop control it uses.
+export { DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard, type DashboardOptions } from './dashboard/server';
+export { requestStop, withdrawStop, type StopRequest } from './loop/control';
