@@ -67,7 +67,7 @@ describe('a binary without its build record', () => {
     expect(result.name).toBe('AddonLoadError');
     expect(result.message).toContain(`${binary} has no build record (autoresearch.build.json beside it)`);
     expect(result.fixes).toEqual([
-      'build it with the package scripts, which write the record: npm run build:native (or npm run prebuild)',
+      'build it with npx autoresearch rebuild, which writes the record (in a clone: npm run build:native or npm run prebuild)',
       `load it anyway: AUTORESEARCH_ADDON=${binary}`,
     ]);
   });
@@ -99,7 +99,7 @@ test('libtorch gone from where the binary was built against it', () => {
   expect(result.message).toMatch(/no longer there/);
   // The package that provides the libtorch of the record: the CUDA one for a CUDA build.
   const apt = readBuildRecord(loadAddon().binary)!.cuda ? 'libtorch-cuda-dev' : 'libtorch-dev libopenblas0-openmp';
-  expect(result.fixes!.join('\n')).toContain(`Debian/Ubuntu: sudo apt-get install ${apt} (npm run setup does this)`);
+  expect(result.fixes!.join('\n')).toContain(`Debian/Ubuntu: sudo apt-get install ${apt}\n`);
 });
 
 test('a build record that disagrees with the binary (stale build)', () => {
@@ -134,7 +134,7 @@ test('libtorch missing at load time: that libtorch named, reinstall it, rebuild 
   const result = loadIn(binary, root, noLibraryPath);
   expect(result.message).toMatch(/libtorch_gone\.so: cannot open shared object file/);
   expect(result.message).toContain(`libtorch_gone.so is missing: part of the libtorch 2.6.0 (CUDA) in ${own.libDir} this binary was built against`);
-  expect(result.fixes![0]).toBe('reinstall that libtorch (Debian/Ubuntu: sudo apt-get install libtorch-cuda-dev; npm run setup does this)');
+  expect(result.fixes![0]).toBe('reinstall that libtorch (Debian/Ubuntu: sudo apt-get install libtorch-cuda-dev)');
   expect(result.fixes!.join('\n')).toMatch(/another libtorch is installed here now: rebuild/);
 });
 
