@@ -58,31 +58,34 @@ struct SoftcapExpTable {
   }
 };
 
-AR_ALWAYS_INLINE double4 select4(int64x4 mask, double4 a, double4 b) {
-  return reinterpret_cast<double4>((mask & reinterpret_cast<int64x4>(a)) | (~mask & reinterpret_cast<int64x4>(b)));
-}
-
 // exp(cap * tanh(u)) for 4 doubles u (each exactly a float: the head's fp32 output z / cap).
-AR_ALWAYS_INLINE double4 softcap_exp4(double4 u, const SoftcapExpTable& t) {
+// Lanes holding NaN are marked in `nan` (their results are meaningless).
+AR_ALWAYS_INLINE double4 softcap_exp4(double4 u, const SoftcapExpTable& t, int64x4& nan) {
+  nan |= u != u;
   const double range = SoftcapExpTable::kRange;
-  u = select4(u > range, double4{} + range, u);
-  u = select4(u < -range, double4{} - range, u);
+  u = u >= -range ? u : double4{} - range;  // NaN goes here too: it must index the table somewhere
+  u = u <= range ? u : double4{} + range;
   // j = round(u * steps) through the 1.5 * 2^52 shifter (its addition rounds to nearest);
   // r = u - j h is exact (u and j h are within a factor of two of each other, or j = 0).
   const double shifter = 0x1.8p52;
   const int64_t shifter_bits = 0x4338000000000000LL;
   double4 kj = u * static_cast<double>(t.steps) + shifter;
-  int64x4 j = reinterpret_cast<int64x4>(kj) - shifter_bits + t.offset;
+  const int64x4 j = reinterpret_cast<int64x4>(kj) - shifter_bits + t.offset;
   kj -= shifter;
   const double4 r = u - kj * (1.0 / static_cast<double>(t.steps));
-  // A NaN input gives a meaningless j: keep the index inside the table (the NaN still reaches
-  // the result through r).
-  j = j < 0 ? int64x4{} : j;
-  j = j > 2 * t.offset ? int64x4{} + 2 * t.offset : j;
-  const SoftcapExpTable::Entry* e = t.entries.data();
-  const double4 T{e[j[0]].T, e[j[1]].T, e[j[2]].T, e[j[3]].T};
-  const double4 A{e[j[0]].A, e[j[1]].A, e[j[2]].A, e[j[3]].A};
-  const double4 E{e[j[0]].E, e[j[1]].E, e[j[2]].E, e[j[3]].E};
+  // The four lanes' entries (T, A, E, pad), loaded whole and transposed into T, A and E.
+  double4 e0, e1, e2, e3;
+  std::memcpy(&e0, &t.entries[static_cast<size_t>(j[0])], sizeof e0);
+  std::memcpy(&e1, &t.entries[static_cast<size_t>(j[1])], sizeof e1);
+  std::memcpy(&e2, &t.entries[static_cast<size_t>(j[2])], sizeof e2);
+  std::memcpy(&e3, &t.entries[static_cast<size_t>(j[3])], sizeof e3);
+  const double4 te01 = __builtin_shuffle(e0, e1, int64x4{0, 4, 2, 6});  // T0 T1 E0 E1
+  const double4 ap01 = __builtin_shuffle(e0, e1, int64x4{1, 5, 3, 7});  // A0 A1 .. ..
+  const double4 te23 = __builtin_shuffle(e2, e3, int64x4{0, 4, 2, 6});
+  const double4 ap23 = __builtin_shuffle(e2, e3, int64x4{1, 5, 3, 7});
+  const double4 T = __builtin_shuffle(te01, te23, int64x4{0, 1, 4, 5});
+  const double4 E = __builtin_shuffle(te01, te23, int64x4{2, 3, 6, 7});
+  const double4 A = __builtin_shuffle(ap01, ap23, int64x4{0, 1, 4, 5});
   // tau = tanh(r) = r - r^3/3 + 2 r^5/15 - 17 r^7/315 + ...
   const double4 r2 = r * r;
   const double4 tau = r + (r * r2) * ((-1.0 / 3) + r2 * ((2.0 / 15) + r2 * (-17.0 / 315)));
@@ -106,21 +109,25 @@ AR_ALWAYS_INLINE double4 load_double4(const float* u, int64_t count) {
 }
 
 // Sum over a row of exp(cap * tanh(u[v])), in a fixed order: two lanes of partial sums
-// (8 terms an iteration), then the lanes, then the row's last V % 8 terms.
+// (8 terms an iteration), then the lanes, then the row's last V % 8 terms. NaN if any u is.
 AR_ALWAYS_INLINE double softcap_exp_sum_exact(const float* u, int64_t V, const SoftcapExpTable& t) {
   double4 acc0{}, acc1{};
+  int64x4 nan{};
   int64_t v = 0;
   for (; v + 8 <= V; v += 8) {
-    acc0 += softcap_exp4(load_double4(u + v, 4), t);
-    acc1 += softcap_exp4(load_double4(u + v + 4, 4), t);
+    float4 f0, f1;
+    std::memcpy(&f0, u + v, sizeof f0);
+    std::memcpy(&f1, u + v + 4, sizeof f1);
+    acc0 += softcap_exp4(__builtin_convertvector(f0, double4), t, nan);
+    acc1 += softcap_exp4(__builtin_convertvector(f1, double4), t, nan);
   }
   acc0 += acc1;
   double sum = (acc0[0] + acc0[1]) + (acc0[2] + acc0[3]);
   for (; v < V; v += 4) {
-    const double4 tail = softcap_exp4(load_double4(u + v, V - v), t);
+    const double4 tail = softcap_exp4(load_double4(u + v, V - v), t, nan);
     for (int64_t l = 0; l < 4 && v + l < V; l++) sum += tail[l];
   }
-  return sum;
+  return (nan[0] | nan[1] | nan[2] | nan[3]) != 0 ? std::nan("") : sum;
 }
 
 }  // namespace ar
