@@ -157,16 +157,18 @@ in_chroot() { # root command...
 # ---------------------------------------------------------------- stages
 FAILED_STAGES=()
 stage() { # label logname command...
-  local label=$1 log="$LOGS/$2.log" start=$SECONDS status
+  local label=$1 log="$LOGS/$2.log" start=$SECONDS status errexit=0
   shift 2
-  # In a subshell with errexit on (not in an `||` list, where bash would ignore it).
+  [[ $- == *e* ]] && errexit=1
+  # In a subshell with errexit on (not in an `||` list, where bash would ignore it); the
+  # caller's errexit setting is restored afterwards (soft_stage runs this with it off).
   set +e
   (
     set -e
     "$@"
   ) >"$log" 2>&1
   status=$?
-  set -e
+  [ $errexit = 0 ] || set -e
   local took=$((SECONDS - start))
   if [ $status -ne 0 ]; then
     printf 'matrix: %-42s FAILED after %d s (log: %s)\n' "$label" "$took" "$log"
