@@ -3,7 +3,7 @@
 // summary field, parent and experiment commits, agent, time, the diff, the fingerprint).
 // Design choices:
 // - Appends are one write + fsync per file, results.jsonl first: it is the source of truth, and
-//   results.tsv is a view of it that readResults() re-derives when a kill left it a row behind.
+//   results.tsv is a view of it that readResults() re-derives when a kill left the two apart.
 // - A torn last line (kill -9 in the middle of a write) is dropped and truncated away on read;
 //   a broken line elsewhere is an error naming the line, never skipped silently.
 // - Neither file is committed: ensureGitignore() lists them (and the other loop files).
@@ -205,7 +205,7 @@ function parseRow(line: string, lineNumber: number, file: string): ResultRow {
 /**
  * The experiments logged in `<dir>/results.jsonl`, in order ([] when there is none yet). A
  * torn last line is left out and, unless `repair: false`, truncated away; results.tsv is
- * then rewritten from the rows if it is behind them. A ResultsError names any other broken line.
+ * then rewritten from the rows if its row count differs. A ResultsError names any other broken line.
  */
 export async function readResults(dir: string, options: ReadResultsOptions = {}): Promise<ResultRow[]> {
   const repair = options.repair ?? true;
@@ -220,12 +220,15 @@ export async function readResults(dir: string, options: ReadResultsOptions = {})
   return rows;
 }
 
-/** Makes results.tsv hold a line per row when a kill left it behind (or it is missing). */
+/**
+ * Makes results.tsv hold a line per row when it has another number of rows: a kill left it a
+ * row behind, or it is missing, or a kill cut results.jsonl's last line after the TSV had it.
+ */
 async function levelTsv(dir: string, rows: ResultRow[]): Promise<void> {
   const tsvPath = path.join(dir, RESULTS_TSV);
   const lines = await completeLines(tsvPath, true);
   const tsvRows = lines === null ? 0 : lines.filter((l) => l !== '' && l !== TSV_HEADER).length;
-  if (rows.length > tsvRows) {
+  if (rows.length !== tsvRows) {
     await replaceDurable(tsvPath, [TSV_HEADER, ...rows.map(formatTsvRow)].join('\n') + '\n');
   }
 }

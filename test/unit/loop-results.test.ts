@@ -165,6 +165,17 @@ describe('readResults after a kill', () => {
     expect(fs.readFileSync(tsv, 'utf8')).toBe(EXPECTED_TSV);
   });
 
+  test('a kill that cut results.jsonl after results.tsv had the row: the TSV is brought back to the JSON lines', async () => {
+    await appendResult(dir, KEEP);
+    await appendResult(dir, DISCARD);
+    await appendResult(dir, CRASH);
+    const jsonl = path.join(dir, 'results.jsonl');
+    const text = fs.readFileSync(jsonl, 'utf8');
+    fs.writeFileSync(jsonl, text.slice(0, text.length - 20)); // the last row torn, the TSV already has it
+    expect((await readResults(dir)).map((r) => r.experiment)).toEqual([0, 1]);
+    expect(fs.readFileSync(path.join(dir, 'results.tsv'), 'utf8')).toBe(EXPECTED_TSV.split('\n').slice(0, 3).join('\n') + '\n');
+  });
+
   test('a broken line in the middle is an error naming the line', async () => {
     await appendResult(dir, KEEP);
     fs.appendFileSync(path.join(dir, 'results.jsonl'), 'not json\n');
