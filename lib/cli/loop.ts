@@ -24,6 +24,14 @@ interface LoopArgs {
   device?: string;
   seed: number;
   json: boolean;
+  workers: number;
+  executor: string;
+  devices?: string;
+  'threads-per-worker'?: number;
+  'slurm-partition'?: string;
+  'slurm-gres'?: string;
+  'slurm-time'?: string;
+  'slurm-args'?: string;
 }
 
 export const loopCommand: CommandModule<object, LoopArgs> = {
@@ -48,7 +56,15 @@ export const loopCommand: CommandModule<object, LoopArgs> = {
       .option('cache-dir', { type: 'string', describe: 'where prepared data lives (default: AUTORESEARCH_CACHE_DIR or ~/.cache/autoresearch)' })
       .option('device', { type: 'string', describe: 'auto | cpu | cuda | cuda:N (default: AUTORESEARCH_DEVICE or auto)' })
       .option('seed', { type: 'number', default: 42, describe: "the builtin agent's seed" })
-      .option('json', { type: 'boolean', default: false, describe: 'print the outcome as JSON at the end (tag, branch, recorded, best, threshold, stoppedBecause)' }),
+      .option('json', { type: 'boolean', default: false, describe: 'print the outcome as JSON at the end (tag, branch, recorded, best, threshold, stoppedBecause)' })
+      .option('workers', { type: 'number', default: 1, describe: 'experiments in flight at once' })
+      .option('executor', { type: 'string', default: 'local', choices: ['local', 'slurm'], describe: 'where experiments run: children of this process, or sbatch jobs' })
+      .option('devices', { type: 'string', describe: 'local devices, one per worker, comma-separated (default: cuda:0… with GPUs, else cpu)' })
+      .option('threads-per-worker', { type: 'number', describe: 'threads per CPU worker (default: the cores divided between them); Slurm: --cpus-per-task' })
+      .option('slurm-partition', { type: 'string', describe: 'sbatch --partition' })
+      .option('slurm-gres', { type: 'string', describe: 'sbatch --gres, e.g. gpu:1' })
+      .option('slurm-time', { type: 'string', describe: 'sbatch --time per experiment (default: the time limit plus a minute)' })
+      .option('slurm-args', { type: 'string', describe: 'more sbatch arguments, passed as they are' }),
   handler: async (argv) => {
     let timeBudget: number | undefined;
     let timeLimit: number;
@@ -57,6 +73,11 @@ export const loopCommand: CommandModule<object, LoopArgs> = {
       timeLimit = positiveSeconds('time-limit', argv['time-limit'])!;
     } catch (err) {
       throw new UsageError((err as Error).message);
+    }
+    if (!Number.isInteger(argv.workers) || argv.workers < 1) throw new UsageError(`--workers must be a positive integer (got ${argv.workers})`);
+    const threadsPerWorker = argv['threads-per-worker'];
+    if (threadsPerWorker !== undefined && (!Number.isInteger(threadsPerWorker) || threadsPerWorker < 1)) {
+      throw new UsageError(`--threads-per-worker must be a positive integer (got ${threadsPerWorker})`);
     }
     const controller = new AbortController();
     let interrupts = 0;
@@ -98,6 +119,16 @@ export const loopCommand: CommandModule<object, LoopArgs> = {
       cacheDir: argv['cache-dir'],
       device: argv.device,
       seed: argv.seed,
+      workers: argv.workers,
+      executor: argv.executor as 'local' | 'slurm',
+      devices: argv.devices?.split(',').map((d) => d.trim()).filter(Boolean),
+      threadsPerWorker,
+      slurm: {
+        partition: argv['slurm-partition'],
+        gres: argv['slurm-gres'],
+        time: argv['slurm-time'],
+        args: argv['slurm-args']?.split(/\s+/).filter(Boolean),
+      },
       signal: controller.signal,
       log: (line) => {
         bar = null;

@@ -172,3 +172,53 @@ export function unifiedDiff(path: string, oldText: string | null, newText: strin
   const to = newText === null ? '/dev/null' : `b/${path}`;
   return `--- ${from}\n+++ ${to}\n${hunks}`;
 }
+
+/** One change of an edit script: base lines [start, end) replaced by `lines`. */
+interface Change {
+  start: number;
+  end: number;
+  lines: string[];
+}
+
+function changes(base: string[], other: string[]): Change[] {
+  const out: Change[] = [];
+  let current: Change | null = null;
+  for (const e of editScript(base, other)) {
+    if (e.kind === ' ') {
+      if (current) out.push(current);
+      current = null;
+      continue;
+    }
+    current ??= { start: e.oldPos, end: e.oldPos, lines: [] };
+    if (e.kind === '-') current.end = e.oldPos + 1;
+    else current.lines.push(e.line);
+  }
+  if (current) out.push(current);
+  return out;
+}
+
+/**
+ * Three-way merge of whole lines: `theirs`' changes to `base` applied to `ours` (which changed
+ * `base` too). Null when a change of one side overlaps or touches one of the other (git's
+ * rule), unless both made the same change. The parallel loop uses it to move an experiment's
+ * edit of train/config.ts onto a newer best commit.
+ */
+export function mergeLines(base: string, ours: string, theirs: string): string | null {
+  const b = splitLines(base);
+  const all = [...changes(b, splitLines(ours)), ...changes(b, splitLines(theirs))].sort((x, y) => x.start - y.start || x.end - y.end);
+  const out: string[] = [];
+  let pos = 0;
+  let last: Change | null = null;
+  for (const c of all) {
+    if (last && c.start <= last.end && !(last.start === c.start && last.end === c.end)) return null;
+    if (last && last.start === c.start && last.end === c.end) {
+      if (last.lines.join('') !== c.lines.join('')) return null;
+      continue; // the same change on both sides
+    }
+    out.push(...b.slice(pos, c.start), ...c.lines);
+    pos = c.end;
+    last = c;
+  }
+  out.push(...b.slice(pos));
+  return out.join('');
+}

@@ -10,6 +10,8 @@ export const RESULTS_JSONL = 'results.jsonl';
 export const RUN_LOG = 'run.log';
 /** The loop's private state (the lock). */
 export const STATE_DIR = '.autoresearch';
+/** Every run's log, kept: `<n>.log` (and `<n>.confirm.log`, `<n>.noise-<k>.log`). */
+export const LOGS_DIR = `${STATE_DIR}/logs`;
 /** The lock of a running loop. */
 export const LOCK_FILE = `${STATE_DIR}/loop.lock`;
 /** Where `autoresearch plot` writes by default. */

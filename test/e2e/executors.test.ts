@@ -78,7 +78,7 @@ describe('local', () => {
     const long = await executor.start(job(3, 60), executor.slots[0]!);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     long.cancel();
-    expect(await long.done).toEqual({ kind: 'lost', reason: 'stopped by the loop' });
+    expect(await long.done).toEqual({ kind: 'lost', reason: 'stopped by the loop', retry: false });
     expect(readJobResult(job(3).resultPath)).toBeNull();
   }, 180_000);
 });
@@ -131,7 +131,10 @@ if (why) console.log(`executors: Slurm tests skipped: ${why}`);
     execFileSync('scancel', [id], { env });
     const end = await run.done;
     expect(end.kind).toBe('lost');
-    if (end.kind === 'lost') expect(end.reason).toMatch(new RegExp(`Slurm job ${id} ended CANCELLED.* and wrote no result`));
+    if (end.kind === 'lost') {
+      expect(end.reason).toMatch(new RegExp(`Slurm job ${id} ended CANCELLED.* and wrote no result`));
+      expect(end.retry).toBe(false);
+    }
     expect(readJobResult(job(12).resultPath)).toBeNull();
   }, 180_000);
 

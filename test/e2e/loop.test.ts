@@ -156,11 +156,12 @@ test('kill -9 in the middle of an experiment, then --resume: nothing lost or dup
     { encoding: 'utf8', timeout: 180_000 },
   );
   if (second.status !== 0) throw new Error(`resume failed: ${second.stderr}`);
-  expect(second.stderr).toMatch(/resume: experiment [0-9a-f]{7} was committed but has no result: running it now/);
+  // Experiment 1 was in the loop's queue, running: it is queued again under its own number.
+  expect(second.stderr).toMatch(/resume: experiment 1 was running when the loop stopped: queued again/);
   const rows = await readResults(dir);
-  // Experiment 1's number is spent (its ref was written before it ran): it runs again as 2.
-  expect(rows.map((r) => r.experiment)).toEqual([0, 2, 3, 4]);
+  expect(rows.map((r) => r.experiment)).toEqual([0, 1, 2, 3]);
   expect(git(dir, 'rev-parse', 'refs/autoresearch/test/1')).toBe(rows[1]!.commit);
+  expect(JSON.parse(fs.readFileSync(path.join(dir, '.autoresearch', 'queue.json'), 'utf8'))).toEqual({ tag: 'test', entries: [] });
   expect(new Set(rows.map((r) => r.commit)).size).toBe(rows.length);
   expect(git(dir, 'status', '--porcelain')).toBe('');
   execFileSync('git', ['fsck', '--full', '--strict'], { cwd: dir });

@@ -68,6 +68,16 @@ export interface AgentContext {
   history: readonly HistoryEntry[];
   /** The fixed constants of the prepared data, when the loop knows them. */
   fixed?: FixedConstants;
+  /** Experiments proposed but not finished (queued or running on other workers): not to be proposed again. */
+  inFlight?: readonly InFlightExperiment[];
+}
+
+/** An experiment another worker is running (or will run) while the agent proposes. */
+export interface InFlightExperiment {
+  number: number;
+  description: string;
+  /** Its knob values, when its config parses. */
+  knobs: HistoryEntry['knobs'];
 }
 
 /** What an agent returns; its edit of train/config.ts is on disk. */

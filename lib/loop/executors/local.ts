@@ -10,7 +10,7 @@ export interface LocalExecutorOptions {
   workers: number;
   /** The devices to use, one per worker (default: cuda:0…cuda:N-1 on a GPU machine, else cpu for all). */
   devices?: string[];
-  /** Threads per worker on a CPU (default: the cores divided between the workers, at least 1). */
+  /** Threads per worker on a CPU (default: the cores divided between the CPU workers, at least 1; one CPU worker: the run's default). */
   threadsPerWorker?: number;
   /** Whether this machine has CUDA devices, and how many (for the default devices). */
   cudaDevices?: number;
@@ -25,7 +25,8 @@ export function localSlots(o: LocalExecutorOptions): WorkerSlot[] {
     throw new ConfigError(`--devices names ${devices.length} device(s) for ${o.workers} worker(s): give one per worker`);
   }
   const cpuWorkers = devices.filter((d) => d === 'cpu').length;
-  const threads = o.threadsPerWorker ?? (cpuWorkers > 0 ? Math.max(1, Math.floor(os.availableParallelism() / cpuWorkers)) : undefined);
+  // One CPU worker keeps the run's own default (AUTORESEARCH_THREADS, else every core).
+  const threads = o.threadsPerWorker ?? (cpuWorkers > 1 ? Math.max(1, Math.floor(os.availableParallelism() / cpuWorkers)) : undefined);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
     throw new ConfigError(`--threads-per-worker must be a positive integer (got ${threads})`);
   }
@@ -40,12 +41,12 @@ export class LocalExecutor implements Executor {
     this.slots = localSlots(options);
   }
 
-  async start(job: ExperimentJob, slot: WorkerSlot): Promise<JobRun> {
+  async start(job: ExperimentJob, slot: WorkerSlot, onOutput?: (text: string) => void): Promise<JobRun> {
     const controller = new AbortController();
     const placed: ExperimentJob = { ...job, device: slot.device, threads: slot.threads };
-    const done = runJob(placed, { signal: controller.signal }).then(
-      (result) => (controller.signal.aborted ? ({ kind: 'lost', reason: 'stopped by the loop' } as const) : ({ kind: 'result', result } as const)),
-      (err: unknown) => ({ kind: 'lost', reason: `the worker failed: ${(err as Error).message}` }) as const,
+    const done = runJob(placed, { signal: controller.signal, onOutput }).then(
+      (result) => (controller.signal.aborted ? ({ kind: 'lost', reason: 'stopped by the loop', retry: false } as const) : ({ kind: 'result', result } as const)),
+      (err: unknown) => ({ kind: 'lost', reason: `the worker failed: ${(err as Error).message}`, retry: true }) as const,
     );
     return { worker: `local:${slot.index}`, done, cancel: () => controller.abort() };
   }

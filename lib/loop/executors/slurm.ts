@@ -96,7 +96,7 @@ export class SlurmExecutor implements Executor {
     const submitted = await run('sbatch', args, this.env);
     const id = submitted.stdout.trim().split(';')[0]!;
     if (!submitted.ok || !/^\d+$/.test(id)) {
-      return { worker: 'slurm:-', done: Promise.resolve({ kind: 'lost', reason: `sbatch refused the job: ${submitted.stderr.trim() || submitted.stdout.trim()}` }), cancel: () => undefined };
+      return { worker: 'slurm:-', done: Promise.resolve({ kind: 'lost', reason: `sbatch refused the job: ${submitted.stderr.trim() || submitted.stdout.trim()}`, retry: false }), cancel: () => undefined };
     }
     return this.follow(placed, id);
   }
@@ -126,9 +126,14 @@ export class SlurmExecutor implements Executor {
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
       const final = await this.finalState(id);
-      if (cancelled) return { kind: 'lost', reason: `stopped by the loop (scancel ${id})` };
-      return { kind: 'lost', reason: `Slurm job ${id} ended ${final ?? 'without a state Slurm still knows'} and wrote no result (see ${this.files(job).output})` };
-    })().catch((err: unknown) => ({ kind: 'lost', reason: `following Slurm job ${id} failed: ${(err as Error).message}` }) as const);
+      if (cancelled) return { kind: 'lost', reason: `stopped by the loop (scancel ${id})`, retry: false };
+      return {
+        kind: 'lost',
+        reason: `Slurm job ${id} ended ${final ?? 'without a state Slurm still knows'} and wrote no result (see ${this.files(job).output})`,
+        // Cancelled by someone or out of time: deliberate, running it again would not help.
+        retry: !/^(CANCELLED|TIMEOUT|DEADLINE)/.test(final ?? ''),
+      };
+    })().catch((err: unknown) => ({ kind: 'lost', reason: `following Slurm job ${id} failed: ${(err as Error).message}`, retry: true }) as const);
     return {
       worker: `slurm:${id}`,
       done,

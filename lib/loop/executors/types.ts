@@ -10,8 +10,12 @@ import type { ExperimentJob, JobResult } from '../../runner/job';
  */
 export type JobEnd =
   | { kind: 'result'; result: JobResult }
-  /** No result: the worker died, or the scheduler cancelled, timed out or lost the job. */
-  | { kind: 'lost'; reason: string };
+  /**
+   * No result: the worker died, or the scheduler cancelled, timed out or lost the job. `retry`:
+   * whether running it again may help (a died worker, a failed node), not after a deliberate
+   * cancel or a time limit.
+   */
+  | { kind: 'lost'; reason: string; retry: boolean };
 
 /** A job in flight. */
 export interface JobRun {
@@ -36,8 +40,8 @@ export interface WorkerSlot {
 export interface Executor {
   readonly name: 'local' | 'slurm';
   readonly slots: readonly WorkerSlot[];
-  /** Starts a job on a slot (the job's device and threads are the slot's). */
-  start(job: ExperimentJob, slot: WorkerSlot): Promise<JobRun>;
+  /** Starts a job on a slot (the job's device and threads are the slot's); `onOutput` gets its output where it can. */
+  start(job: ExperimentJob, slot: WorkerSlot, onOutput?: (text: string) => void): Promise<JobRun>;
   /**
    * A job that a killed coordinator left behind, by the worker name it recorded: still
    * running, or ended with its result file. Null when it cannot be followed (a local child died
