@@ -7,7 +7,7 @@ import { evaluateBpb, type BpbResult } from './bpb';
 import { buildHeader, configFromHeader, matchParameters, readHeader } from './checkpoint';
 import { env } from './env';
 import { DisposedError } from './errors';
-import { toNativeConfig, validateModelConfig, type ModelConfig } from './model-config';
+import { toNativeConfig, validateModelConfig, type ModelConfig } from './config/model-config';
 import type { NativeBpbSums, NativeModel, NativeParamCounts, NativeParameterInfo } from './native/addon';
 import { addon } from './native/load';
 import { OPTIMIZER_DEFAULTS, Optimizer, type OptimizerConfig, type StepSettings } from './optimizer';

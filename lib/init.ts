@@ -10,7 +10,7 @@ import path from 'node:path';
 
 import { findPreparedDataset, readPreparedMeta, type PreparedMeta } from './data/prepared';
 import { ConfigError } from './errors';
-import { REFERENCE_DEFAULTS } from './experiment-config';
+import { REFERENCE_DEFAULTS } from './config/experiment-config';
 import { setKnob } from './loop/agents/knobs';
 import type { KnobValue } from './loop/agents/types';
 import { packageRoot } from './native/load';

@@ -3,7 +3,7 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import * as ts from 'typescript';
 import { AgentError, ConfigError } from '../../lib/errors';
-import { CONFIG_KEYS, REFERENCE_DEFAULTS } from '../../lib/experiment-config';
+import { CONFIG_KEYS, REFERENCE_DEFAULTS } from '../../lib/config/experiment-config';
 import { BuiltinAgent, candidateMoves, knobProblems, prng } from '../../lib/loop/agents/builtin-agent';
 import { configKey, findKnobs, parseKnobs, setKnob } from '../../lib/loop/agents/knobs';
 import type { FixedConstants, HistoryEntry, KnobValue, KnobValues, ResultStatus } from '../../lib/loop/agents/types';

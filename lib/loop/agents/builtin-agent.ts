@@ -9,7 +9,7 @@
 
 import { promises as fs } from 'node:fs';
 import { AgentError } from '../../errors';
-import { REFERENCE_DEFAULTS } from '../../experiment-config';
+import { REFERENCE_DEFAULTS } from '../../config/experiment-config';
 import { configKey, findKnobs, parseKnobs, setKnob } from './knobs';
 import type { Agent, AgentContext, FixedConstants, HistoryEntry, KnobValue, KnobValues, Proposal, ProposeOptions } from './types';
 
