@@ -4,7 +4,7 @@
 // description; the loop checks the edit (only that file changed, it loads, it is not a no-op),
 // commits it, runs the experiment and keeps or resets it (SPEC §7).
 
-/** The value of one `const NAME = <literal>;` knob of train/config.ts. */
+/** The value of one knob of train/config.ts (a `NAME: <literal>,` line of the config object). */
 export type KnobValue = number | string | boolean | null | number[];
 
 /** Knob name -> value, as parsed from a train/config.ts source (see parseKnobs). */
