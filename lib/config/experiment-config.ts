@@ -3,7 +3,7 @@
 // names; the schedules are plain functions. The fixed constants (TIME_BUDGET, MAX_SEQ_LEN,
 // EVAL_TOKENS) are NOT here: they come from the prepared data and the human's settings, never
 // from the agent's module.
-import { KNOB_NAMES, type KnobValues } from './knobs';
+import { KNOB_NAMES, type KnobSettings } from './knobs';
 
 export { MLP_ACTIVATIONS, REFERENCE_DEFAULTS, SCHEDULE_KEYS, type MlpActivation } from './knobs';
 
@@ -18,7 +18,7 @@ export interface Schedules {
 }
 
 /** What `train/config.ts` exports by default: every knob of the table, and the schedules. */
-export type ExperimentConfig = KnobValues & Schedules;
+export type ExperimentConfig = KnobSettings & Schedules;
 
 /** The knobs of ExperimentConfig (everything but the schedule functions), in table order. */
 export const CONFIG_KEYS = KNOB_NAMES;

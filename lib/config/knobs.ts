@@ -205,11 +205,11 @@ export type KnobName = keyof typeof KNOBS;
 export const KNOB_NAMES = Object.keys(KNOBS) as KnobName[];
 
 /** The value type of each knob, read off its kind. */
-export type KnobValues = { [K in KnobName]: (typeof KNOBS)[K] extends Knob<infer T> ? T : never };
+export type KnobSettings = { [K in KnobName]: (typeof KNOBS)[K] extends Knob<infer T> ? T : never };
 
 /** The reference's values (SPEC §6): DEPTH 8 on a GPU with a 2048 context. */
 export const REFERENCE_DEFAULTS = Object.freeze(
-  Object.fromEntries(KNOB_NAMES.map((name) => [name, KNOBS[name].default])) as KnobValues,
+  Object.fromEntries(KNOB_NAMES.map((name) => [name, KNOBS[name].default])) as KnobSettings,
 );
 
 /** The schedules of train/config.ts: functions of training progress (or the step). */

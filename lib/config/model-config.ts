@@ -4,7 +4,7 @@
 //   windows: 'L' = full context (sequence_len), 'S' = half context; the last layer is always L.
 // Options a caller leaves out take the knob table's reference values (knobs.ts).
 import { ConfigError } from '../errors';
-import { KNOBS, REFERENCE_DEFAULTS, type KnobValues, type MlpActivation } from './knobs';
+import { KNOBS, REFERENCE_DEFAULTS, type KnobSettings, type MlpActivation } from './knobs';
 
 export type { MlpActivation } from './knobs';
 
@@ -88,7 +88,7 @@ export function modelConfigFromDepth(s: ModelSizing): ModelConfig {
 }
 
 /** The model a config's knobs describe, for the data's vocabulary and context length. */
-export function modelConfigFromKnobs(k: KnobValues, data: { vocabSize: number; sequenceLen: number }): ModelConfig {
+export function modelConfigFromKnobs(k: KnobSettings, data: { vocabSize: number; sequenceLen: number }): ModelConfig {
   return modelConfigFromDepth({
     depth: k.DEPTH,
     aspectRatio: k.ASPECT_RATIO,

@@ -19,7 +19,7 @@ import { checkConfig } from '../runner/check-config';
 import { DEFAULT_TIME_BUDGET, DEFAULT_TOTAL_TIME_LIMIT, runExperiment } from '../runner/run-experiment';
 import type { ExperimentResult } from '../runner/types';
 import { createAgent, type CreateAgentOptions } from './agents/factory';
-import { parseKnobs } from './agents/knobs';
+import { parseKnobs } from '../config/config-source';
 import type { AgentContext, HistoryEntry, ResultRow as AgentRow } from './agents/types';
 import { fingerprint, harnessDifferences, type Fingerprint } from './fingerprint';
 import {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { ConfigError, init, prepare, recommendConfig } from '../../lib';
-import { parseKnobs } from '../../lib/loop/agents/knobs';
+import { parseKnobs } from '../../lib/config/config-source';
 import { checkConfig } from '../../lib/runner/check-config';
 
 let cache: string;

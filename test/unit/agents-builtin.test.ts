@@ -5,7 +5,7 @@ import * as ts from 'typescript';
 import { AgentError, ConfigError } from '../../lib/errors';
 import { CONFIG_KEYS, REFERENCE_DEFAULTS } from '../../lib/config/experiment-config';
 import { BuiltinAgent, candidateMoves, knobProblems, prng } from '../../lib/loop/agents/builtin-agent';
-import { configKey, findKnobs, parseKnobs, setKnob } from '../../lib/loop/agents/knobs';
+import { configKey, findKnobs, parseKnobs, setKnob } from '../../lib/config/config-source';
 import type { FixedConstants, HistoryEntry, KnobValue, KnobValues, ResultStatus } from '../../lib/loop/agents/types';
 import trainConfig from '../../train/config';
 import { CONFIG_SOURCE, contextFor, row, tempRepo, type TempRepo } from '../agents-fixtures';

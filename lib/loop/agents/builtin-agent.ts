@@ -10,10 +10,10 @@
 import { promises as fs } from 'node:fs';
 import { AgentError } from '../../errors';
 import { KNOBS, KNOB_NAMES, REFERENCE_DEFAULTS, type Mutation } from '../../config/knobs';
-import { configKey, findKnobs, parseKnobs, setKnob } from './knobs';
+import { configKey, findKnobs, parseKnobs, setKnob } from '../../config/config-source';
 import type { Agent, AgentContext, FixedConstants, HistoryEntry, KnobValue, KnobValues, Proposal, ProposeOptions } from './types';
 
-export { configKey, findKnobs, formatKnobValue, parseKnobs, setKnob, type KnobSite } from './knobs';
+export { configKey, findKnobs, formatKnobValue, parseKnobs, setKnob, type KnobSite } from '../../config/config-source';
 
 /** Options of the builtin agent. */
 export interface BuiltinAgentOptions {

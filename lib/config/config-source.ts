@@ -7,8 +7,13 @@
 // rewrites only the literal's characters, so formatting, comments and every other byte of the
 // file stay as they were.
 
-import { ConfigError } from '../../errors';
-import type { KnobValue, KnobValues } from './types';
+import { ConfigError } from '../errors';
+
+/** The value of one knob as written in a config source. */
+export type KnobValue = number | string | boolean | null | number[];
+
+/** Knob name -> value, as parsed from a train/config.ts source (see parseKnobs). */
+export type KnobValues = Record<string, KnobValue>;
 
 /** Where a knob's value is written in the source. */
 export interface KnobSite {
