@@ -148,22 +148,22 @@ export const KNOBS = {
   }),
   // --- optimizer -----------------------------------------------------------------------
   EMBEDDING_LR: knob({
-    group: 'optimizer', kind: kinds.number, default: 0.6, unit: 'lr', range: { cpu: '0.1–1.5', gpu: '0.1–1.5' },
+    group: 'optimizer', kind: kinds.number, default: 0.6, unit: '', range: { cpu: '0.1–1.5', gpu: '0.1–1.5' },
     doc: 'AdamW lr of the token and value embeddings, scaled by (model_dim/768)^-0.5',
     mutate: { by: 'factor' },
   }),
   UNEMBEDDING_LR: knob({
-    group: 'optimizer', kind: kinds.number, default: 0.004, unit: 'lr', range: { cpu: '0.001–0.02', gpu: '0.001–0.02' },
+    group: 'optimizer', kind: kinds.number, default: 0.004, unit: '', range: { cpu: '0.001–0.02', gpu: '0.001–0.02' },
     doc: 'AdamW lr of the output head, same scaling',
     mutate: { by: 'factor' },
   }),
   MATRIX_LR: knob({
-    group: 'optimizer', kind: kinds.number, default: 0.04, unit: 'lr', range: { cpu: '0.01–0.1', gpu: '0.01–0.1' },
+    group: 'optimizer', kind: kinds.number, default: 0.04, unit: '', range: { cpu: '0.01–0.1', gpu: '0.01–0.1' },
     doc: 'Muon lr of every matrix inside the blocks',
     mutate: { by: 'factor' },
   }),
   SCALAR_LR: knob({
-    group: 'optimizer', kind: kinds.number, default: 0.5, unit: 'lr', range: { cpu: '0.1–1', gpu: '0.1–1' },
+    group: 'optimizer', kind: kinds.number, default: 0.5, unit: '', range: { cpu: '0.1–1', gpu: '0.1–1' },
     doc: 'AdamW lr of the per-layer x0 lambdas (resid lambdas get 1% of it)',
     mutate: { by: 'factor' },
   }),
