@@ -15,25 +15,37 @@ export type MlpActivation = (typeof MLP_ACTIVATIONS)[number];
 export interface Kind<T> {
   /** e.g. 'a positive integer', completing "DEPTH must be …". */
   readonly expected: string;
+  /** The kind this one narrows (a positive integer is a number): checked first, for a plainer message. */
+  readonly base?: Kind<unknown>;
   is(value: unknown): value is T;
 }
 
-const kind = <T>(expected: string, is: (value: unknown) => boolean): Kind<T> => ({ expected, is: is as (value: unknown) => value is T });
-const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isPositiveInteger = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
+const kind = <T>(expected: string, is: (value: unknown) => boolean, base?: Kind<unknown>): Kind<T> => ({
+  expected,
+  is: ((v: unknown) => (base ? base.is(v) : true) && is(v)) as (value: unknown) => value is T,
+  ...(base ? { base } : {}),
+});
+const number = kind<number>('a number', (v) => typeof v === 'number' && Number.isFinite(v));
+const isPositiveInteger = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+
+/** What a value lacks to be of a kind ('a number', 'a positive integer', …), or null when it is one. */
+export function mismatch(k: Kind<unknown>, value: unknown): string | null {
+  if (k.base && !k.base.is(value)) return k.base.expected;
+  return k.is(value) ? null : k.expected;
+}
 
 export const kinds = {
-  number: kind<number>('a number', isFiniteNumber),
-  positiveInteger: kind<number>('a positive integer', isPositiveInteger),
+  number,
+  positiveInteger: kind<number>('a positive integer', isPositiveInteger, number),
   /** A share of the time budget, or a multiplier of the lr. */
-  unitInterval: kind<number>('a number in [0, 1]', (v) => isFiniteNumber(v) && v >= 0 && v <= 1),
+  unitInterval: kind<number>('a number in [0, 1]', (v) => (v as number) >= 0 && (v as number) <= 1, number),
   string: kind<string>('a string', (v) => typeof v === 'string'),
   boolean: kind<boolean>('a boolean', (v) => typeof v === 'boolean'),
   positiveIntegerOrNull: kind<number | null>('null or a positive integer', (v) => v === null || isPositiveInteger(v)),
-  positiveOrFalse: kind<number | false>('a positive number or false', (v) => v === false || (isFiniteNumber(v) && v > 0)),
+  positiveOrFalse: kind<number | false>('a positive number or false', (v) => v === false || (number.is(v) && v > 0)),
   betas: kind<[number, number]>(
     'two numbers in [0, 1)',
-    (v) => Array.isArray(v) && v.length === 2 && v.every((b) => isFiniteNumber(b) && b >= 0 && b < 1),
+    (v) => Array.isArray(v) && v.length === 2 && v.every((b) => number.is(b) && b >= 0 && b < 1),
   ),
   mlpActivation: kind<MlpActivation>(
     MLP_ACTIVATIONS.map((a) => `'${a}'`).join(', ').replace(/, ([^,]*)$/, ' or $1'),

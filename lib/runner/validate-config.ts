@@ -5,7 +5,7 @@
 // reports them as a crash with this message.
 import { ConfigError } from '../errors';
 import { CONFIG_KEYS, REFERENCE_DEFAULTS, SCHEDULE_KEYS, type ExperimentConfig } from '../config/experiment-config';
-import { KNOBS } from '../config/knobs';
+import { KNOBS, mismatch } from '../config/knobs';
 import { modelConfigFromKnobs, type ModelConfig } from '../config/model-config';
 
 export interface ResolvedExperiment {
@@ -69,8 +69,9 @@ export function validateExperimentConfig(raw: unknown, constants: FixedConstants
     const value = c[key];
     if (value === undefined) {
       problems.push(`${key} is missing (reference value: ${describe(REFERENCE_DEFAULTS[key])})`);
-    } else if (!KNOBS[key].kind.is(value)) {
-      problems.push(`${key} must be ${KNOBS[key].kind.expected} (got ${describe(value)})`);
+    } else {
+      const expected = mismatch(KNOBS[key].kind, value);
+      if (expected) problems.push(`${key} must be ${expected} (got ${describe(value)})`);
     }
   }
   for (const key of SCHEDULE_KEYS) {
