@@ -84,7 +84,7 @@ test('an agent that commits, switches branches, edits the results and leaves a d
   expect(rows.slice(1).every((r) => r.status !== 'crash')).toBe(true);
   expect(rows[1]!.description).toMatch(/step 0: MATRIX_LR 0.03 \[the agent moved HEAD to [0-9a-f]{7} with its own commits \(undone; its train\/config\.ts kept as an edit\)\]/);
   expect(rows[2]!.description).toMatch(/\[the agent switched to other \(switched back to autoresearch\/faults\); moved HEAD/);
-  expect(rows.map((r) => r.diff).slice(1).every((d) => /^[-+]const MATRIX_LR/m.test(d))).toBe(true);
+  expect(rows.map((r) => r.diff).slice(1).every((d) => /^[-+] {2}MATRIX_LR:/m.test(d))).toBe(true);
   expect(lines.join('\n')).toMatch(/warning: the agent changed the loop's own records; restored results\.tsv, \.autoresearch\/run\.json, refs\/autoresearch\/faults\/0/);
   // git: on the run branch, HEAD at the best, only kept commits on it, every experiment reachable.
   expect(git('rev-parse', '--abbrev-ref', 'HEAD')).toBe('autoresearch/faults');
