@@ -1,11 +1,12 @@
 // The knob table: every setting of train/config.ts, described once. Everything else reads it:
 // the ExperimentConfig type (experiment-config.ts), the checks of a loaded config
-// (runner/validate-config.ts), the model and optimizer configs handed to the addon
-// (model-config.ts, optimizer-config.ts), `autoresearch init`, the builtin agent's moves, and
-// the knob tables of program.md (program-tables.ts; regenerate with `npm run gen:program`).
+// (runner/validate-config.ts), the defaults of the model and optimizer configs handed to the
+// addon (model-config.ts, lib/optimizer.ts), `autoresearch init`, the builtin agent's moves,
+// and the knob tables of program.md (program-tables.ts; regenerate with `npm run gen:program`).
 //
-// Adding a knob: one entry here, one line in train/config.ts, and its use in the trainer.
-// This file imports nothing, so the rest of lib/config can build on it without cycles.
+// Adding a knob: one entry here, one line in train/config.ts, `npm run gen:program`, and its
+// use (modelConfigFromKnobs for the model's, runner/train.ts for the optimizer's).
+// This file imports nothing, so the rest of lib/config builds on it without cycles.
 
 /** The MLP non-linearities the model implements. */
 export const MLP_ACTIVATIONS = ['relu2', 'swiglu', 'gelu'] as const;
