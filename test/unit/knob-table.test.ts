@@ -8,6 +8,7 @@ import { parseKnobs } from '../../lib/config/config-source';
 import { KNOBS, KNOB_NAMES, MLP_ACTIVATIONS, REFERENCE_DEFAULTS } from '../../lib/config/knobs';
 import { MODEL_DEFAULTS } from '../../lib/config/model-config';
 import { knobTable, renderProgram } from '../../lib/config/program-tables';
+import { knobProblems } from '../../lib/loop/agents/builtin-agent';
 import { OPTIMIZER_DEFAULTS } from '../../lib/optimizer';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -57,4 +58,13 @@ test('the model and optimizer defaults are the table values', () => {
     weightDecay: REFERENCE_DEFAULTS.WEIGHT_DECAY,
     adamBetas: REFERENCE_DEFAULTS.ADAM_BETAS,
   });
+});
+
+test("the builtin agent checks a config with the table's kinds and the model's own checks", () => {
+  const base = parseKnobs(fs.readFileSync(path.join(ROOT, 'train', 'config.ts'), 'utf8'));
+  expect(knobProblems(base)).toEqual([]);
+  expect(knobProblems({ ...base, MLP_ACTIVATION: 'tanh' })).toEqual(["MLP_ACTIVATION must be 'relu2', 'swiglu' or 'gelu'"]);
+  expect(knobProblems({ ...base, DEPTH: 'x' })).toEqual(['DEPTH must be a number']);
+  expect(knobProblems({ ...base, N_KV_HEAD: 3 })).toEqual(['nKvHead 3 must divide nHead 4: one of 1, 2, 4']);
+  expect(knobProblems({ ...base, WINDOW_PATTERN: 'SXL' })).toEqual([expect.stringMatching(/may only contain S \(half context\) and L/)]);
 });

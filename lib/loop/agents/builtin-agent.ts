@@ -8,8 +8,9 @@
 // A proposal is a function of (seed, the context, the number of calls made): runs replay exactly.
 
 import { promises as fs } from 'node:fs';
-import { AgentError } from '../../errors';
-import { KNOBS, KNOB_NAMES, REFERENCE_DEFAULTS, type Mutation } from '../../config/knobs';
+import { AgentError, ConfigError } from '../../errors';
+import { KNOBS, KNOB_NAMES, REFERENCE_DEFAULTS, mismatch, type KnobSettings, type Mutation } from '../../config/knobs';
+import { modelConfigFromKnobs } from '../../config/model-config';
 import { configKey, findKnobs, parseKnobs, setKnob } from '../../config/config-source';
 import type { Agent, AgentContext, FixedConstants, HistoryEntry, KnobValue, KnobValues, Proposal, ProposeOptions } from './types';
 
@@ -61,34 +62,32 @@ function heads(k: KnobValues): { modelDim: number; nHead: number } | null {
 
 /**
  * The problems of a set of knob values, one string each (empty: the builtin agent considers it
- * runnable). Checks the ranges and the couplings the trainer enforces; with the fixed constants,
- * also that TOTAL_BATCH_SIZE is a multiple of DEVICE_BATCH_SIZE × MAX_SEQ_LEN.
+ * runnable): each knob against its kind in the knob table, the model's own checks (heads,
+ * windows, widths; knobs left out take the reference's values), and a few limits of the
+ * agent's search. With the fixed constants, also that TOTAL_BATCH_SIZE is a multiple of
+ * DEVICE_BATCH_SIZE × MAX_SEQ_LEN.
  */
 export function knobProblems(k: KnobValues, fixed?: FixedConstants): string[] {
   const problems: string[] = [];
   for (const name of KNOB_NAMES) {
-    if (name in k && !KNOBS[name].kind.is(k[name])) problems.push(`${name} must be ${KNOBS[name].kind.expected}`);
+    const expected = name in k ? mismatch(KNOBS[name].kind, k[name]) : null;
+    if (expected) problems.push(`${name} must be ${expected}`);
   }
-  // Couplings the model checks when it is built (and one the schedule needs to make sense).
+  if (problems.length === 0) {
+    try {
+      modelConfigFromKnobs({ ...REFERENCE_DEFAULTS, ...k } as KnobSettings, { vocabSize: 8192, sequenceLen: fixed?.MAX_SEQ_LEN ?? 2048 });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  // The search's own limits: learning rates stay positive, decay non-negative, the lr schedule within the budget.
   const num = (name: string): number | undefined => (typeof k[name] === 'number' ? (k[name] as number) : undefined);
-  const headDim = num('HEAD_DIM');
-  if (headDim !== undefined && headDim % 2 !== 0) problems.push('HEAD_DIM must be even');
-  if ('MLP_RATIO' in k && !((num('MLP_RATIO') ?? 0) > 0)) problems.push('MLP_RATIO must be positive');
-  if ('ROTARY_BASE' in k && !((num('ROTARY_BASE') ?? 0) > 1)) problems.push('ROTARY_BASE must be > 1');
-  if ('WINDOW_PATTERN' in k && !(typeof k.WINDOW_PATTERN === 'string' && /^[SL]+$/i.test(k.WINDOW_PATTERN))) {
-    problems.push('WINDOW_PATTERN must be S/L letters');
-  }
   for (const name of ['EMBEDDING_LR', 'UNEMBEDDING_LR', 'MATRIX_LR', 'SCALAR_LR']) {
     if (name in k && !((num(name) ?? 0) > 0)) problems.push(`${name} must be positive`);
   }
   if ('WEIGHT_DECAY' in k && !((num('WEIGHT_DECAY') ?? -1) >= 0)) problems.push('WEIGHT_DECAY must be >= 0');
   if ((num('WARMUP_RATIO') ?? 0) + (num('WARMDOWN_RATIO') ?? 0) > 1) problems.push('WARMUP_RATIO + WARMDOWN_RATIO must be <= 1');
-  const h = heads(k);
-  if (h) {
-    const kv = k.N_KV_HEAD;
-    if (typeof kv === 'number' && h.nHead % kv !== 0) problems.push(`N_KV_HEAD must divide the ${h.nHead} heads`);
-    if (k.VALUE_EMBEDS === true && h.modelDim < 32) problems.push('value embeddings need model_dim >= 32');
-  }
   const total = num('TOTAL_BATCH_SIZE');
   const device = num('DEVICE_BATCH_SIZE');
   if (fixed && total !== undefined && device !== undefined && total % (device * fixed.MAX_SEQ_LEN) !== 0) {
