@@ -1,9 +1,10 @@
 // The builtin agent: an offline proposer that needs no LLM. It reads the knobs of the current
 // train/config.ts (the best config so far), lists the one-knob moves around it (each knob moves
 // the way its entry in the knob table says: multiplicative steps for learning rates, ±1 / ±25%
-// for sizes, powers of two for the batch sizes, the alternatives of categorical knobs), drops moves that make an invalid config or one
-// already tried, weighs the rest by what the history says (a kept direction is favoured, a
-// direction discarded twice since its last keep is avoided) and picks one with a seeded PRNG.
+// for sizes, powers of two for the batch sizes, the alternatives of categorical knobs), drops
+// moves that make an invalid config or one already tried, weighs the rest by what the history
+// says (a kept direction is favoured, a direction discarded twice since its last keep is
+// avoided) and picks one with a seeded PRNG.
 // The edit is minimal (setKnob: only the literal changes) and described as `NAME old -> new`.
 // A proposal is a function of (seed, the context, the number of calls made): runs replay exactly.
 
