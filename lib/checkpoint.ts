@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 
 import { CheckpointError } from './errors';
-import type { ModelConfig } from './model-config';
+import type { ModelConfig } from './config/model-config';
 import type { NativeParameterInfo, NativeTensorEntry } from './native/addon';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, BF16: 2, F16: 2 };

@@ -15,7 +15,7 @@ import { DataLoader } from './data/loader';
 import { datasetPaths, resolvePreparedMeta, type PreparedMeta } from './data/prepared';
 import { ConfigError } from './errors';
 import { GPT } from './gpt';
-import type { ModelConfig } from './model-config';
+import type { ModelConfig } from './config/model-config';
 import { Tokenizer, TOKENIZER_FILES } from './tokenizer';
 
 /** Tokens per forward pass that the default evaluation batch size aims at (32 rows at 256). */

@@ -7,7 +7,8 @@ import { evaluateBpb, type BpbResult } from './bpb';
 import { buildHeader, configFromHeader, matchParameters, readHeader } from './checkpoint';
 import { env } from './env';
 import { DisposedError } from './errors';
-import { toNativeConfig, validateModelConfig, type ModelConfig } from './model-config';
+import { REFERENCE_DEFAULTS } from './config/knobs';
+import { toNativeConfig, validateModelConfig, type ModelConfig } from './config/model-config';
 import type { NativeBpbSums, NativeModel, NativeParamCounts, NativeParameterInfo } from './native/addon';
 import { addon } from './native/load';
 import { OPTIMIZER_DEFAULTS, Optimizer, type OptimizerConfig, type StepSettings } from './optimizer';
@@ -15,7 +16,7 @@ import { OPTIMIZER_DEFAULTS, Optimizer, type OptimizerConfig, type StepSettings 
 export interface GPTOptions {
   /** 'auto' (CUDA if available, else CPU) | 'cpu' | 'cuda' | 'cuda:N'. Default: AUTORESEARCH_DEVICE or auto. */
   device?: string;
-  /** Seed for the initial weights. Default 42. */
+  /** Seed for the initial weights. Default: the SEED knob's reference value. */
   seed?: number;
 }
 
@@ -48,7 +49,7 @@ export class GPT implements Disposable {
     validateModelConfig(config);
     const native = new (addon().NativeModel)(toNativeConfig(config), {
       device: options.device ?? env.device(),
-      seed: options.seed ?? 42,
+      seed: options.seed ?? REFERENCE_DEFAULTS.SEED,
     });
     return new GPT(native, { ...config });
   }

@@ -9,7 +9,7 @@ export {
   type MlpActivation,
   type ModelConfig,
   type ModelSizing,
-} from './model-config';
+} from './config/model-config';
 export { batchFromRows, type TokenBatch } from './batch';
 export {
   DataLoader,
@@ -116,8 +116,8 @@ export { countRows, isValidParquetFile, readParquetMetadata, readTextColumn, val
 export { documents, localShards, type DocumentsOptions } from './data/documents';
 export { SOTU_VAL_EVERY, sotuDocuments, sotuSplit, type SotuDocument } from './data/sotu';
 export { DataIntegrityError, DownloadError, MissingDataError, type ShardFailure } from './errors';
-export type { ExperimentConfig, MlpActivationName } from './experiment-config';
-export { REFERENCE_DEFAULTS, CONFIG_KEYS, SCHEDULE_KEYS } from './experiment-config';
+export type { ExperimentConfig } from './config/experiment-config';
+export { REFERENCE_DEFAULTS, CONFIG_KEYS, SCHEDULE_KEYS } from './config/experiment-config';
 export { runExperiment, DEFAULT_TIME_BUDGET, DEFAULT_TOTAL_TIME_LIMIT, type RunOptions } from './runner/run-experiment';
 export { SUMMARY_KEYS, type ExperimentResult, type ExperimentStatus, type ExperimentSummary, type FailureKind } from './runner/types';
 export { formatSummary, parseSummary } from './runner/summary';

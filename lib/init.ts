@@ -10,9 +10,8 @@ import path from 'node:path';
 
 import { findPreparedDataset, readPreparedMeta, type PreparedMeta } from './data/prepared';
 import { ConfigError } from './errors';
-import { REFERENCE_DEFAULTS } from './experiment-config';
-import { setKnob } from './loop/agents/knobs';
-import type { KnobValue } from './loop/agents/types';
+import { REFERENCE_DEFAULTS } from './config/experiment-config';
+import { setKnob, type KnobValue } from './config/config-source';
 import { packageRoot } from './native/load';
 import { recommendConfig, recommendTimed } from './recommend';
 import { measureMatmulFlopsSync, runtimeInfo } from './runtime';

@@ -1,34 +1,36 @@
 // MuonAdamW over a GPT's parameters (SPEC §5); the schedules that feed step() live in
 // TypeScript (the training config), the update itself in native/muon_adamw.cc.
+import { NS_STEPS, REFERENCE_DEFAULTS } from './config/knobs';
 import { DisposedError } from './errors';
 import type { NativeOptimizer, NativeOptimizerGroup } from './native/addon';
 
 /** Optimizer hyperparameters (SPEC §6 names in camelCase). */
 export interface OptimizerConfig {
-  /** AdamW lr of wte and value embeddings, scaled by (model_dim / 768)^-0.5. Reference: 0.6 */
+  /** AdamW lr of wte and value embeddings, scaled by (model_dim / 768)^-0.5. The EMBEDDING_LR knob. */
   embeddingLr: number;
-  /** AdamW lr of lm_head, scaled by (model_dim / 768)^-0.5. Reference: 0.004 */
+  /** AdamW lr of lm_head, scaled by (model_dim / 768)^-0.5. The UNEMBEDDING_LR knob. */
   unembeddingLr: number;
-  /** Muon lr of the block matrices. Reference: 0.04 */
+  /** Muon lr of the block matrices. The MATRIX_LR knob. */
   matrixLr: number;
-  /** AdamW lr of x0_lambdas (resid_lambdas: 1% of it). Reference: 0.5 */
+  /** AdamW lr of x0_lambdas (resid_lambdas: 1% of it). The SCALAR_LR knob. */
   scalarLr: number;
-  /** Muon cautious weight decay before scheduling. Reference: 0.2 */
+  /** Muon cautious weight decay before scheduling. The WEIGHT_DECAY knob. */
   weightDecay: number;
-  /** AdamW betas. Reference: [0.8, 0.95] */
+  /** AdamW betas. The ADAM_BETAS knob. */
   adamBetas: [number, number];
-  /** Polar Express iterations. Reference: 5 */
+  /** Polar Express iterations (NS_STEPS; not a knob). */
   nsSteps: number;
 }
 
+/** The reference's values, from the knob table. */
 export const OPTIMIZER_DEFAULTS: OptimizerConfig = {
-  embeddingLr: 0.6,
-  unembeddingLr: 0.004,
-  matrixLr: 0.04,
-  scalarLr: 0.5,
-  weightDecay: 0.2,
-  adamBetas: [0.8, 0.95],
-  nsSteps: 5,
+  embeddingLr: REFERENCE_DEFAULTS.EMBEDDING_LR,
+  unembeddingLr: REFERENCE_DEFAULTS.UNEMBEDDING_LR,
+  matrixLr: REFERENCE_DEFAULTS.MATRIX_LR,
+  scalarLr: REFERENCE_DEFAULTS.SCALAR_LR,
+  weightDecay: REFERENCE_DEFAULTS.WEIGHT_DECAY,
+  adamBetas: [...REFERENCE_DEFAULTS.ADAM_BETAS],
+  nsSteps: NS_STEPS,
 };
 
 /** Schedule values for one step. */

@@ -36,8 +36,8 @@
 // MAX_SEQ_LEN 2048 from 40 GiB, 512 from 16 GiB, else 256; rows per micro-batch from the
 // reference's ~45 GB peak at 128 x 2048 tokens; TOTAL_BATCH_SIZE and EVAL_TOKENS scaled down.
 import type { DoctorReport } from './doctor';
-import type { ExperimentConfig } from './experiment-config';
-import { modelConfigFromDepth, resolveWindows, type ModelConfig } from './model-config';
+import { REFERENCE_DEFAULTS, type ExperimentConfig } from './config/experiment-config';
+import { modelConfigFromDepth, resolveWindows, type ModelConfig } from './config/model-config';
 import type { StepTiming, StepTimer } from './step-timer';
 
 /** TIME_BUDGET (SPEC §2), seconds of training per experiment. */
@@ -62,8 +62,9 @@ export const CPU_STEP_TOKENS = 4096;
 const CPU_ASPECT_RATIO = 32;
 /** Seconds the final evaluation may take (a run must finish within 10 minutes in all). */
 const EVAL_SECONDS = 90;
-const REFERENCE_TOTAL_BATCH = 2 ** 19;
-const REFERENCE_WINDOW_PATTERN = 'SSSL';
+const REFERENCE_TOTAL_BATCH = REFERENCE_DEFAULTS.TOTAL_BATCH_SIZE;
+const REFERENCE_WINDOW_PATTERN = REFERENCE_DEFAULTS.WINDOW_PATTERN;
+const { DEPTH: REFERENCE_DEPTH, ASPECT_RATIO: REFERENCE_ASPECT_RATIO, HEAD_DIM: REFERENCE_HEAD_DIM } = REFERENCE_DEFAULTS;
 /** SPEC §2: 40 x 524288 at MAX_SEQ_LEN 2048, lowered proportionally with it. */
 const EVAL_TOKENS_PER_POSITION = (40 * 524288) / 2048;
 /** Rows per micro-batch on a CPU, at most. */
@@ -404,7 +405,7 @@ function forGpu(report: RecommendInput, vocabSize: number, overrides: RecommendO
     notes.push('GPU memory unknown (nvidia-smi not found): assumed 24 GiB');
   }
   const seqLen = overrides.maxSeqLen ?? (memory >= 40 ? 2048 : memory >= 16 ? 512 : 256);
-  const model = modelConfigFromDepth({ depth: 8, aspectRatio: 64, headDim: 128, vocabSize, sequenceLen: seqLen, windowPattern: REFERENCE_WINDOW_PATTERN });
+  const model = modelConfigFromDepth({ depth: REFERENCE_DEPTH, aspectRatio: REFERENCE_ASPECT_RATIO, headDim: REFERENCE_HEAD_DIM, vocabSize, sequenceLen: seqLen, windowPattern: REFERENCE_WINDOW_PATTERN });
   const usable = Math.max(0, memory - 2) * 0.75 * 2 ** 30; // weights, optimizer state and the CUDA context take ~2 GiB
   const rows = Math.max(1, Math.min(128, pow2Floor(usable / (GPU_BYTES_PER_TOKEN * seqLen))));
   const total = Math.max(rows * seqLen, Math.min(REFERENCE_TOTAL_BATCH, Math.max(2 ** 14, pow2Floor((REFERENCE_TOTAL_BATCH * memory) / 80))));
@@ -420,7 +421,7 @@ function forGpu(report: RecommendInput, vocabSize: number, overrides: RecommendO
     MAX_SEQ_LEN: seqLen,
     EVAL_TOKENS: evalTokens,
     VOCAB_SIZE: vocabSize,
-    config: { DEPTH: 8, ASPECT_RATIO: 64, HEAD_DIM: 128, WINDOW_PATTERN: REFERENCE_WINDOW_PATTERN, DEVICE_BATCH_SIZE: rows, TOTAL_BATCH_SIZE: total },
+    config: { DEPTH: REFERENCE_DEPTH, ASPECT_RATIO: REFERENCE_ASPECT_RATIO, HEAD_DIM: REFERENCE_HEAD_DIM, WINDOW_PATTERN: REFERENCE_WINDOW_PATTERN, DEVICE_BATCH_SIZE: rows, TOTAL_BATCH_SIZE: total },
     modelDim: model.nEmbd,
     estimate: rate
       ? {

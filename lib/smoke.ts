@@ -8,8 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { prepare } from './data/prepare';
-import { setKnob } from './loop/agents/knobs';
-import type { KnobValue } from './loop/agents/types';
+import { setKnob, type KnobValue } from './config/config-source';
 import { packageRoot } from './native/load';
 import { runExperiment } from './runner/run-experiment';
 import type { ExperimentResult } from './runner/types';

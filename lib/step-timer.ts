@@ -5,7 +5,7 @@
 // matmuls with K = 128-256 and elementwise work.
 import type { TokenBatch } from './batch';
 import { GPT } from './gpt';
-import type { ModelConfig } from './model-config';
+import type { ModelConfig } from './config/model-config';
 
 /** What a model costs here. */
 export interface StepTiming {

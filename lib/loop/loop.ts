@@ -23,7 +23,7 @@ import { packageRoot } from '../native/load';
 import { runtimeInfo } from '../runtime';
 import type { ExperimentResult } from '../runner/types';
 import { createAgent, type CreateAgentOptions } from './agents/factory';
-import { parseKnobs } from './agents/knobs';
+import { parseKnobs } from '../config/config-source';
 import type { AgentContext, HistoryEntry, InFlightExperiment, ResultRow as AgentRow } from './agents/types';
 import { mergeLines } from './diff';
 import { LocalExecutor } from './executors/local';

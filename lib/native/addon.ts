@@ -1,8 +1,9 @@
 // The whole surface of the native addon (native/addon.cc and the classes it registers),
 // described by hand. Only lib/native/load.ts loads the .node file; everything else in lib/
 // talks to the addon through these types and keeps native handles private.
+import type { MlpActivation } from '../config/knobs';
 
-/** Model shape and architecture options, fully resolved (see lib/model-config.ts). */
+/** Model shape and architecture options, fully resolved (see lib/config/model-config.ts). */
 export interface NativeModelConfig {
   vocabSize: number;
   sequenceLen: number;
@@ -12,7 +13,7 @@ export interface NativeModelConfig {
   nEmbd: number;
   /** Per layer: query i attends keys i - window .. i. */
   windows: number[];
-  mlpActivation: 'relu2' | 'swiglu' | 'gelu';
+  mlpActivation: MlpActivation;
   mlpRatio: number;
   valueEmbeds: boolean;
   /** Logit soft-cap; 0 turns it off. */

@@ -16,6 +16,7 @@
 import vm from 'node:vm';
 import { types } from 'node:util';
 
+import { SCHEDULE_KEYS } from '../config/knobs';
 import { ConfigError } from '../errors';
 import type { CompiledConfig } from './config-compile';
 
@@ -26,7 +27,7 @@ export const SCHEDULE_CALL_TIMEOUT_MS = 1_000;
 /** A knob value as copied out of the sandbox. */
 export type ConfigValue = number | string | boolean | null | (number | string | boolean | null)[];
 
-export const SCHEDULE_NAMES = ['lrMultiplier', 'muonMomentum', 'weightDecay'] as const;
+export const SCHEDULE_NAMES = SCHEDULE_KEYS;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 
 /** One optimizer step's schedule values (the addon's step settings). */
@@ -51,7 +52,7 @@ const HARNESS = String.raw`(() => {
   const io = new Float64Array(5);
   const module = create(null);
   module.exports = create(null);
-  const NAMES = ['lrMultiplier', 'muonMomentum', 'weightDecay'];
+  const NAMES = ${JSON.stringify(SCHEDULE_KEYS)};
   const fns = [null, null, null];
   const describe = (value) => {
     try {

@@ -3,7 +3,7 @@
 // edits train/config.ts. They are applied in the worker to the values copied out of the
 // sandbox (as `seed` is) and then validated with the rest of the config.
 import { ConfigError } from '../errors';
-import { CONFIG_KEYS } from '../experiment-config';
+import { CONFIG_KEYS } from '../config/experiment-config';
 import type { ConfigValue } from './config-sandbox';
 
 export type ConfigOverrides = Readonly<Record<string, ConfigValue>>;

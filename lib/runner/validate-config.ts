@@ -1,10 +1,12 @@
-// Checks a loaded train/config.ts before anything is built: every knob present with the right
-// type, no unknown keys (a typo would otherwise be silently ignored), schedules that return
-// finite numbers, and sizes that fit together with the fixed constants. Each problem is
-// named with what would work; the runner reports them as a crash with this message.
+// Checks a loaded train/config.ts before anything is built: every knob present with the type
+// and range of its kind in the knob table (config/knobs.ts), no unknown keys (a typo would
+// otherwise be silently ignored), schedules that return finite numbers, and sizes that fit
+// together with the fixed constants. Each problem is named with what would work; the runner
+// reports them as a crash with this message.
 import { ConfigError } from '../errors';
-import { CONFIG_KEYS, REFERENCE_DEFAULTS, SCHEDULE_KEYS, type ExperimentConfig } from '../experiment-config';
-import { modelConfigFromDepth, type ModelConfig } from '../model-config';
+import { CONFIG_KEYS, REFERENCE_DEFAULTS, SCHEDULE_KEYS, type ExperimentConfig } from '../config/experiment-config';
+import { KNOBS, mismatch } from '../config/knobs';
+import { modelConfigFromKnobs, type ModelConfig } from '../config/model-config';
 
 export interface ResolvedExperiment {
   config: ExperimentConfig;
@@ -62,31 +64,14 @@ export function validateExperimentConfig(raw: unknown, constants: FixedConstants
       problems.push(`unknown setting ${key}${hint ? ` (did you mean ${hint}?)` : ''}`);
     }
   }
+  // Each knob against its kind in the table: type and range in one check.
   for (const key of CONFIG_KEYS) {
     const value = c[key];
-    const reference = REFERENCE_DEFAULTS[key];
     if (value === undefined) {
-      problems.push(`${key} is missing (reference value: ${describe(reference)})`);
-      continue;
-    }
-    const ok =
-      key === 'N_KV_HEAD'
-        ? value === null || (Number.isInteger(value) && (value as number) > 0)
-        : key === 'SOFTCAP'
-          ? value === false || (typeof value === 'number' && value > 0)
-          : key === 'ADAM_BETAS'
-            ? Array.isArray(value) && value.length === 2 && value.every((b) => typeof b === 'number' && b >= 0 && b < 1)
-            : key === 'MLP_ACTIVATION'
-              ? value === 'relu2' || value === 'swiglu' || value === 'gelu'
-              : typeof value === typeof reference && (typeof value !== 'number' || Number.isFinite(value));
-    if (!ok) {
-      const expected =
-        key === 'N_KV_HEAD' ? 'null or a positive integer'
-        : key === 'SOFTCAP' ? 'a positive number or false'
-        : key === 'ADAM_BETAS' ? 'two numbers in [0, 1)'
-        : key === 'MLP_ACTIVATION' ? "'relu2', 'swiglu' or 'gelu'"
-        : `a ${typeof reference}`;
-      problems.push(`${key} must be ${expected} (got ${describe(value)})`);
+      problems.push(`${key} is missing (reference value: ${describe(REFERENCE_DEFAULTS[key])})`);
+    } else {
+      const expected = mismatch(KNOBS[key].kind, value);
+      if (expected) problems.push(`${key} must be ${expected} (got ${describe(value)})`);
     }
   }
   for (const key of SCHEDULE_KEYS) {
@@ -95,17 +80,8 @@ export function validateExperimentConfig(raw: unknown, constants: FixedConstants
   if (problems.length > 0) throw new ConfigError(`train/config.ts: ${problems.join('; ')}`);
   const config = c as unknown as ExperimentConfig;
 
-  for (const [name, value] of [
-    ['DEPTH', config.DEPTH],
-    ['ASPECT_RATIO', config.ASPECT_RATIO],
-    ['HEAD_DIM', config.HEAD_DIM],
-    ['DEVICE_BATCH_SIZE', config.DEVICE_BATCH_SIZE],
-    ['TOTAL_BATCH_SIZE', config.TOTAL_BATCH_SIZE],
-  ] as const) {
-    if (!Number.isInteger(value) || value < 1) problems.push(`${name} must be a positive integer (got ${value})`);
-  }
   const rowTokens = config.DEVICE_BATCH_SIZE * constants.maxSeqLen;
-  if (problems.length === 0 && config.TOTAL_BATCH_SIZE % rowTokens !== 0) {
+  if (config.TOTAL_BATCH_SIZE % rowTokens !== 0) {
     const fit = Math.max(rowTokens, Math.round(config.TOTAL_BATCH_SIZE / rowTokens) * rowTokens);
     problems.push(
       `TOTAL_BATCH_SIZE ${config.TOTAL_BATCH_SIZE} is not a multiple of DEVICE_BATCH_SIZE ${config.DEVICE_BATCH_SIZE} x MAX_SEQ_LEN ` +
@@ -119,13 +95,6 @@ export function validateExperimentConfig(raw: unknown, constants: FixedConstants
         `EVAL_TOKENS ${constants.evalTokens}, and the evaluation scores whole micro-batches: use DEVICE_BATCH_SIZE ` +
         `${Math.max(1, Math.floor(constants.evalTokens / constants.maxSeqLen))} or less`,
     );
-  }
-  for (const [name, value, low, high] of [
-    ['WARMUP_RATIO', config.WARMUP_RATIO, 0, 1],
-    ['WARMDOWN_RATIO', config.WARMDOWN_RATIO, 0, 1],
-    ['FINAL_LR_FRAC', config.FINAL_LR_FRAC, 0, 1],
-  ] as const) {
-    if (value < low || value > high) problems.push(`${name} must lie in [${low}, ${high}] (got ${value})`);
   }
   if (problems.length > 0) throw new ConfigError(`train/config.ts: ${problems.join('; ')}`);
 
@@ -149,20 +118,7 @@ export function validateExperimentConfig(raw: unknown, constants: FixedConstants
 
   let model: ModelConfig;
   try {
-    model = modelConfigFromDepth({
-      depth: config.DEPTH,
-      aspectRatio: config.ASPECT_RATIO,
-      headDim: config.HEAD_DIM,
-      vocabSize: constants.vocabSize,
-      sequenceLen: constants.maxSeqLen,
-      nKvHead: config.N_KV_HEAD ?? undefined,
-      windowPattern: config.WINDOW_PATTERN,
-      mlpActivation: config.MLP_ACTIVATION,
-      mlpRatio: config.MLP_RATIO,
-      valueEmbeds: config.VALUE_EMBEDS,
-      softcap: config.SOFTCAP,
-      rotaryBase: config.ROTARY_BASE,
-    });
+    model = modelConfigFromKnobs(config, { vocabSize: constants.vocabSize, sequenceLen: constants.maxSeqLen });
   } catch (err) {
     throw new ConfigError(`train/config.ts: ${(err as Error).message}`);
   }

@@ -60,5 +60,5 @@ test('--set is validated like the config: a bad value crashes the run (exit 1), 
   expect(badValue.status).toBe(1);
   expect(badValue.stdout).toMatch(/overrides: DEPTH=0 TOTAL_BATCH_SIZE=1024 DEVICE_BATCH_SIZE=8/);
   expect(badValue.stdout + badValue.stderr).toMatch(/DEPTH must be a positive integer \(got 0\)/);
-  expect(fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8')).toMatch(/^const DEPTH = 8;/m);
+  expect(fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8')).toMatch(/^ {2}DEPTH: 8,/m);
 }, 240_000);

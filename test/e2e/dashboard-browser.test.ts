@@ -33,10 +33,10 @@ function makeRepo(name: string): string {
   fs.mkdirSync(path.join(dir, 'train'), { recursive: true });
   const config = fs
     .readFileSync(path.join(root, 'train', 'config.ts'), 'utf8')
-    .replace('const DEPTH = 8;', 'const DEPTH = 1;')
-    .replace('const HEAD_DIM = 128;', 'const HEAD_DIM = 32;')
-    .replace('const TOTAL_BATCH_SIZE = 2 ** 19;', 'const TOTAL_BATCH_SIZE = 2 ** 10;')
-    .replace('const DEVICE_BATCH_SIZE = 128;', 'const DEVICE_BATCH_SIZE = 16;');
+    .replace('  DEPTH: 8,', '  DEPTH: 1,')
+    .replace('  HEAD_DIM: 128,', '  HEAD_DIM: 32,')
+    .replace('  TOTAL_BATCH_SIZE: 2 ** 19,', '  TOTAL_BATCH_SIZE: 2 ** 10,')
+    .replace('  DEVICE_BATCH_SIZE: 128,', '  DEVICE_BATCH_SIZE: 16,');
   fs.writeFileSync(path.join(dir, 'train', 'config.ts'), config);
   fs.copyFileSync(path.join(root, 'program.md'), path.join(dir, 'program.md'));
   git(dir, 'init', '-q');

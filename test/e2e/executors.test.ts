@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { prepare } from '../../lib/data/prepare';
-import { setKnob } from '../../lib/loop/agents/knobs';
+import { setKnob } from '../../lib/config/config-source';
 import { LocalExecutor, localSlots } from '../../lib/loop/executors/local';
 import { SlurmExecutor } from '../../lib/loop/executors/slurm';
 import { JOB_VERSION, readJobResult, type ExperimentJob } from '../../lib/runner/job';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { ConfigError, init, prepare, recommendConfig } from '../../lib';
-import { parseKnobs } from '../../lib/loop/agents/knobs';
+import { parseKnobs } from '../../lib/config/config-source';
 import { checkConfig } from '../../lib/runner/check-config';
 
 let cache: string;
@@ -65,7 +65,7 @@ test('existing files are not overwritten without force', async () => {
 
 test('checkConfig reports a broken config with its cause', async () => {
   const broken = path.join(dir, 'broken.ts');
-  fs.writeFileSync(broken, fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8').replace(/const DEPTH = \d+;/, 'const DEPTH = -4;'));
+  fs.writeFileSync(broken, fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8').replace(/^ {2}DEPTH: \d+,/m, '  DEPTH: -4,'));
   const check = await checkConfig({ configPath: broken, cacheDir: cache });
   expect(check.ok).toBe(false);
   expect(check.message).toMatch(/DEPTH must be a positive integer \(got -4\)/);

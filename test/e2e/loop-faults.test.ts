@@ -18,10 +18,10 @@ let work: string;
 
 const TINY_CONFIG = fs
   .readFileSync(path.join(root, 'train', 'config.ts'), 'utf8')
-  .replace('const DEPTH = 8;', 'const DEPTH = 1;')
-  .replace('const HEAD_DIM = 128;', 'const HEAD_DIM = 32;')
-  .replace('const TOTAL_BATCH_SIZE = 2 ** 19;', 'const TOTAL_BATCH_SIZE = 2 ** 10;')
-  .replace('const DEVICE_BATCH_SIZE = 128;', 'const DEVICE_BATCH_SIZE = 8;');
+  .replace('  DEPTH: 8,', '  DEPTH: 1,')
+  .replace('  HEAD_DIM: 128,', '  HEAD_DIM: 32,')
+  .replace('  TOTAL_BATCH_SIZE: 2 ** 19,', '  TOTAL_BATCH_SIZE: 2 ** 10,')
+  .replace('  DEVICE_BATCH_SIZE: 128,', '  DEVICE_BATCH_SIZE: 8,');
 
 function makeRepo(name: string): { dir: string; git: (...args: string[]) => string } {
   const dir = path.join(work, name);
@@ -48,7 +48,7 @@ function scriptedAgent(name: string, steps: string[]): string {
 n=$(cat ${state} 2>/dev/null || echo 0)
 echo $((n + 1)) > ${state}
 lr=$(awk "BEGIN { print 0.03 + $n * 0.002 }")
-sed -i "s/^const MATRIX_LR = .*;/const MATRIX_LR = $lr;/" train/config.ts
+sed -i "s/^  MATRIX_LR: [^,]*,/  MATRIX_LR: $lr,/" train/config.ts
 case $n in
 ${cases}
 esac
@@ -84,7 +84,7 @@ test('an agent that commits, switches branches, edits the results and leaves a d
   expect(rows.slice(1).every((r) => r.status !== 'crash')).toBe(true);
   expect(rows[1]!.description).toMatch(/step 0: MATRIX_LR 0.03 \[the agent moved HEAD to [0-9a-f]{7} with its own commits \(undone; its train\/config\.ts kept as an edit\)\]/);
   expect(rows[2]!.description).toMatch(/\[the agent switched to other \(switched back to autoresearch\/faults\); moved HEAD/);
-  expect(rows.map((r) => r.diff).slice(1).every((d) => /^[-+]const MATRIX_LR/m.test(d))).toBe(true);
+  expect(rows.map((r) => r.diff).slice(1).every((d) => /^[-+] {2}MATRIX_LR:/m.test(d))).toBe(true);
   expect(lines.join('\n')).toMatch(/warning: the agent changed the loop's own records; restored results\.tsv, \.autoresearch\/run\.json, refs\/autoresearch\/faults\/0/);
   // git: on the run branch, HEAD at the best, only kept commits on it, every experiment reachable.
   expect(git('rev-parse', '--abbrev-ref', 'HEAD')).toBe('autoresearch/faults');
@@ -104,7 +104,7 @@ test('an agent that commits, switches branches, edits the results and leaves a d
 
 test('a config that hangs at import is a crash that says it timed out', async () => {
   const { dir } = makeRepo('hang');
-  const agent = scriptedAgent('hang', [`sed -i 's/^export default {/for (;;) {}\\nexport default {/' train/config.ts`]);
+  const agent = scriptedAgent('hang', [`sed -i 's/^const config = {/for (;;) {}\\nconst config = {/' train/config.ts`]);
   const started = Date.now();
   await researchLoop({ dir, cacheDir: cache, timeBudget: 1, device: 'cpu', tag: 'hang', max: 1, agent, log: () => undefined });
   const rows = await readResults(dir);

@@ -24,10 +24,10 @@ function git(dir: string, ...args: string[]): string {
 function tinyConfig(): string {
   return fs
     .readFileSync(path.join(root, 'train', 'config.ts'), 'utf8')
-    .replace('const DEPTH = 8;', 'const DEPTH = 1;')
-    .replace('const HEAD_DIM = 128;', 'const HEAD_DIM = 32;')
-    .replace('const TOTAL_BATCH_SIZE = 2 ** 19;', 'const TOTAL_BATCH_SIZE = 2 ** 10;')
-    .replace('const DEVICE_BATCH_SIZE = 128;', 'const DEVICE_BATCH_SIZE = 16;');
+    .replace('  DEPTH: 8,', '  DEPTH: 1,')
+    .replace('  HEAD_DIM: 128,', '  HEAD_DIM: 32,')
+    .replace('  TOTAL_BATCH_SIZE: 2 ** 19,', '  TOTAL_BATCH_SIZE: 2 ** 10,')
+    .replace('  DEVICE_BATCH_SIZE: 128,', '  DEVICE_BATCH_SIZE: 16,');
 }
 
 /** A repository with the research files in `sub` ('' = the top), plus other files; committed. */
@@ -141,7 +141,7 @@ test('a research folder named inside a repository that does not hold the files g
 }, 240_000);
 
 test('--resume after a crashed baseline: fix committed on the run branch, the baseline runs again', async () => {
-  const dir = makeRepo('crashed', '', tinyConfig().replace('const DEPTH = 1;', 'const DEPTH = 0;'));
+  const dir = makeRepo('crashed', '', tinyConfig().replace('  DEPTH: 1,', '  DEPTH: 0,'));
   await expect(researchLoop({ ...loopOptions(dir), max: 0 })).rejects.toThrow(/the baseline crashed: fix train\/config\.ts, commit the fix on autoresearch\/test, then .*--resume/);
   expect(git(dir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('autoresearch/test');
   fs.writeFileSync(path.join(dir, 'train', 'config.ts'), tinyConfig());

@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { researchLoop } from '../../lib';
 import { prepare } from '../../lib/data/prepare';
-import { setKnob } from '../../lib/loop/agents/knobs';
+import { setKnob } from '../../lib/config/config-source';
 import { readResults, type ResultRow } from '../../lib/loop/results';
 import { packageRoot } from '../../lib/native/load';
 

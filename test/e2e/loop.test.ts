@@ -27,10 +27,10 @@ function makeRepo(name: string): string {
   fs.mkdirSync(path.join(dir, 'train'), { recursive: true });
   const config = fs
     .readFileSync(path.join(root, 'train', 'config.ts'), 'utf8')
-    .replace('const DEPTH = 8;', 'const DEPTH = 1;')
-    .replace('const HEAD_DIM = 128;', 'const HEAD_DIM = 32;')
-    .replace('const TOTAL_BATCH_SIZE = 2 ** 19;', 'const TOTAL_BATCH_SIZE = 2 ** 10;')
-    .replace('const DEVICE_BATCH_SIZE = 128;', 'const DEVICE_BATCH_SIZE = 16;');
+    .replace('  DEPTH: 8,', '  DEPTH: 1,')
+    .replace('  HEAD_DIM: 128,', '  HEAD_DIM: 32,')
+    .replace('  TOTAL_BATCH_SIZE: 2 ** 19,', '  TOTAL_BATCH_SIZE: 2 ** 10,')
+    .replace('  DEVICE_BATCH_SIZE: 128,', '  DEVICE_BATCH_SIZE: 16,');
   fs.writeFileSync(path.join(dir, 'train', 'config.ts'), config);
   fs.copyFileSync(path.join(root, 'program.md'), path.join(dir, 'program.md'));
   git(dir, 'init', '-q');
@@ -90,10 +90,10 @@ const n = fs.existsSync(${JSON.stringify(state)}) ? Number(fs.readFileSync(${JSO
 fs.writeFileSync(${JSON.stringify(state)}, String(n + 1));
 const file = 'train/config.ts';
 let src = fs.readFileSync(file, 'utf8');
-const set = (name, value) => { src = src.replace(new RegExp('^const ' + name + ' = [^;]*;', 'm'), 'const ' + name + ' = ' + value + ';'); };
+const set = (name, value) => { src = src.replace(new RegExp('^  ' + name + ': [^,]*,', 'm'), '  ' + name + ': ' + value + ','); };
 if (n === 0) { set('MATRIX_LR', '0.05'); fs.writeFileSync(file, src); console.log('MATRIX_LR 0.04 -> 0.05'); }
 if (n === 1) { set('MATRIX_LR', '0.03'); fs.writeFileSync(file, src); fs.appendFileSync('program.md', 'agent was here\\n'); console.log('lower MATRIX_LR'); }
-if (n === 2) { fs.writeFileSync(file, src.replace('const DEPTH = 1;', 'const DEPTH = = 1;')); console.log('broken'); }
+if (n === 2) { fs.writeFileSync(file, src.replace('  DEPTH: 1,', '  DEPTH: = 1,')); console.log('broken'); }
 if (n === 3) { for (const k of ['MATRIX_LR', 'EMBEDDING_LR', 'UNEMBEDDING_LR', 'SCALAR_LR']) set(k, '1e6'); fs.writeFileSync(file, src); console.log('huge learning rates'); }
 if (n === 4) { setTimeout(() => {}, 60000); }
 if (n === 5) { console.log('nothing to do'); }
@@ -181,7 +181,7 @@ test('two loops at once: the second refuses', async () => {
 
 test('the OpenAI-compatible agent against a local server', async () => {
   const dir = makeRepo('openai');
-  const source = fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8').replace('const MATRIX_LR = 0.04;', 'const MATRIX_LR = 0.045;');
+  const source = fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8').replace('  MATRIX_LR: 0.04,', '  MATRIX_LR: 0.045,');
   const requests: unknown[] = [];
   const server = http.createServer((req, res) => {
     let body = '';
@@ -208,7 +208,7 @@ test('the OpenAI-compatible agent against a local server', async () => {
   expect(rows).toHaveLength(2);
   expect(rows[1]!.description).toBe('MATRIX_LR 0.04 -> 0.045');
   expect(['keep', 'discard']).toContain(rows[1]!.status);
-  expect(rows[1]!.diff).toMatch(/-const MATRIX_LR = 0\.04;[\s\S]*\+const MATRIX_LR = 0\.045;/);
+  expect(rows[1]!.diff).toMatch(/- {2}MATRIX_LR: 0\.04,[\s\S]*\+ {2}MATRIX_LR: 0\.045,/);
   expect(requests).toHaveLength(1);
   expect((requests[0] as { model: string }).model).toBe('test-model');
 }, 120_000);
@@ -219,7 +219,7 @@ test('--noise-runs measures the seed spread once and --confirm re-runs a winner'
   // far beyond seed noise at any budget.
   const config = path.join(dir, 'train', 'config.ts');
   const good = fs.readFileSync(config, 'utf8');
-  fs.writeFileSync(config, good.replace('const MATRIX_LR = 0.04;', 'const MATRIX_LR = 0.0004;').replace('const EMBEDDING_LR = 0.6;', 'const EMBEDDING_LR = 0.006;'));
+  fs.writeFileSync(config, good.replace('  MATRIX_LR: 0.04,', '  MATRIX_LR: 0.0004,').replace('  EMBEDDING_LR: 0.6,', '  EMBEDDING_LR: 0.006,'));
   git(dir, 'commit', '-qam', 'starved learning rates');
   const script = path.join(work, 'restore-agent.js');
   fs.writeFileSync(script, `require('fs').writeFileSync('train/config.ts', ${JSON.stringify(good)}); console.log('restore the learning rates');\n`);

@@ -112,7 +112,7 @@ console.log(JSON.stringify({ status: result.status, cause: result.cause, depth: 
   expect(out).toMatchObject({ status: 'ok', cause: null, depth: 1 });
   expect(out.bpb).toBeGreaterThan(0.5);
   // The config file itself was not edited.
-  expect(fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8')).toMatch(/^const DEPTH = 8;/m);
+  expect(fs.readFileSync(path.join(dir, 'train', 'config.ts'), 'utf8')).toMatch(/^ {2}DEPTH: 8,/m);
 }, 300_000);
 
 test('npx autoresearch smoke --json ends with a val_bpb and removes its temporary folders', () => {

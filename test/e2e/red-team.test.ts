@@ -25,10 +25,10 @@ let work: string;
 
 const TINY_CONFIG = fs
   .readFileSync(path.join(root, 'train', 'config.ts'), 'utf8')
-  .replace('const DEPTH = 8;', 'const DEPTH = 1;')
-  .replace('const HEAD_DIM = 128;', 'const HEAD_DIM = 32;')
-  .replace('const TOTAL_BATCH_SIZE = 2 ** 19;', 'const TOTAL_BATCH_SIZE = 2 ** 10;')
-  .replace('const DEVICE_BATCH_SIZE = 128;', 'const DEVICE_BATCH_SIZE = 8;');
+  .replace('  DEPTH: 8,', '  DEPTH: 1,')
+  .replace('  HEAD_DIM: 128,', '  HEAD_DIM: 32,')
+  .replace('  TOTAL_BATCH_SIZE: 2 ** 19,', '  TOTAL_BATCH_SIZE: 2 ** 10,')
+  .replace('  DEVICE_BATCH_SIZE: 128,', '  DEVICE_BATCH_SIZE: 8,');
 
 /** Every file under a folder with its sha256: what must not change. */
 function snapshot(dir: string): Record<string, string> {
@@ -60,8 +60,8 @@ async function runConfig(source: string, extra: Partial<Parameters<typeof runExp
   return result;
 }
 
-/** The tiny config with code added before the default export. */
-const withCode = (code: string) => TINY_CONFIG.replace('export default {', `${code}\nexport default {`);
+/** The tiny config with code added before the config object. */
+const withCode = (code: string) => TINY_CONFIG.replace('const config = {', `${code}\nconst config = {`);
 
 const FAKE_BLOCK = '---\\nval_bpb:          0.100000\\ntraining_seconds: 2.0\\n';
 
@@ -94,9 +94,9 @@ describe('configs that try to forge the score are crashes with the cause', () =>
 
   test('a schedule that reaches for process after a few steps crashes the run at that step', async () => {
     const result = await runConfig(
-      TINY_CONFIG.replace(
-        'function lrMultiplier(progress: number): number {',
-        'let calls = 0;\nfunction lrMultiplier(progress: number): number {\n  if (++calls > 12) (globalThis as any).process.exit(0);',
+      withCode('let calls = 0;').replace(
+        '  lrMultiplier(progress: number): number {',
+        '  lrMultiplier(progress: number): number {\n    if (++calls > 12) (globalThis as any).process.exit(0);',
       ),
     );
     expect(result).toMatchObject({ status: 'crash', failure: 'config' });
@@ -105,7 +105,7 @@ describe('configs that try to forge the score are crashes with the cause', () =>
   }, 60_000);
 
   test('a schedule that turns NaN late in training crashes the run with the value', async () => {
-    const result = await runConfig(TINY_CONFIG.replace('function weightDecay(progress: number): number {', 'function weightDecay(progress: number): number {\n  if (progress > 0.5) return NaN;'));
+    const result = await runConfig(TINY_CONFIG.replace('  weightDecay(progress: number): number {', '  weightDecay(progress: number): number {\n    if (progress > 0.5) return NaN;'));
     expect(result).toMatchObject({ status: 'crash', failure: 'config' });
     expect(result.cause).toMatch(/weightDecay\(0\.[5-9]\d*\) returned NaN, not a finite number/);
   }, 60_000);
@@ -118,7 +118,7 @@ describe('configs that try to forge the score are crashes with the cause', () =>
   }, 60_000);
 
   test('an endless loop in a schedule ends within the call limit', async () => {
-    const result = await runConfig(TINY_CONFIG.replace('function muonMomentum(step: number): number {', 'function muonMomentum(step: number): number {\n  if (step > 100) for (;;) {}'));
+    const result = await runConfig(TINY_CONFIG.replace('  muonMomentum(step: number): number {', '  muonMomentum(step: number): number {\n    if (step > 100) for (;;) {}'));
     expect(result).toMatchObject({ status: 'crash', failure: 'config' });
     expect(result.cause).toMatch(/muonMomentum\(150\) did not finish within 1 s/);
   }, 60_000);
@@ -266,7 +266,7 @@ test('the loop records forging configs as crashes and never keeps them', async (
   git('commit', '-qm', 'initial');
   const forgeries = [
     withCode(`(globalThis as any).process.stdout.write('${FAKE_BLOCK}'); (globalThis as any).process.exit(0);`),
-    TINY_CONFIG.replace('function lrMultiplier(progress: number): number {', 'let calls = 0;\nfunction lrMultiplier(progress: number): number {\n  if (++calls > 8) (globalThis as any).process.exit(0);'),
+    withCode('let calls = 0;').replace('  lrMultiplier(progress: number): number {', '  lrMultiplier(progress: number): number {\n    if (++calls > 8) (globalThis as any).process.exit(0);'),
     withCode(`const p = (function () {}).constructor('return process')();`),
   ];
   const state = path.join(work, 'loop-agent-state');

@@ -15,13 +15,13 @@ let cache: string;
 let work: string;
 const BUDGET = 2;
 
-/** The repository's train/config.ts with knobs replaced (line `const NAME = ...;`). */
+/** The repository's train/config.ts with knobs replaced (line `  NAME: ...,` of the config object). */
 function configWith(overrides: Record<string, string>, extra = ''): string {
   let source = fs.readFileSync(path.join(root, 'train', 'config.ts'), 'utf8');
   for (const [name, value] of Object.entries(overrides)) {
-    const re = new RegExp(`^const ${name}(: [^=]+)? = .*?;`, 'm');
+    const re = new RegExp(`^ {2}${name}: (?:\\[[^\\]]*\\]|[^,\\n]*),`, 'm');
     if (!re.test(source)) throw new Error(`no knob ${name}`);
-    source = source.replace(re, `const ${name}$1 = ${value};`.replace('$1', source.match(re)![1] ?? ''));
+    source = source.replace(re, `  ${name}: ${value},`);
   }
   return source + extra;
 }
@@ -92,10 +92,10 @@ describe('a good run', () => {
 });
 
 const crashes: [string, () => string, RegExp][] = [
-  ['a syntax error', () => configWith(TINY).replace('const DEPTH = 1;', 'const DEPTH = = 1;'), /train\/config\.ts does not compile:\ntrain\/config\.ts:\d+:\d+: /],
+  ['a syntax error', () => configWith(TINY).replace('  DEPTH: 1,', '  DEPTH: = 1,'), /train\/config\.ts does not compile:\ntrain\/config\.ts:\d+:\d+: /],
   ['a wrong type', () => configWith({ ...TINY, DEPTH: '"2"' }), /DEPTH must be a number \(got "2"\)/],
-  ['an unknown key', () => configWith(TINY).replace('  SEED,\n', '  SEED,\n  MATRX_LR: 0.1,\n'), /unknown setting MATRX_LR \(did you mean MATRIX_LR\?\)/],
-  ['heads not dividing the width', () => configWith({ ...TINY, N_KV_HEAD: '3' }).replace('const N_KV_HEAD = 3;', 'const N_KV_HEAD: number | null = 3;'), /nKvHead 3 must divide nHead 2/],
+  ['an unknown key', () => configWith(TINY).replace('  SEED: 42,\n', '  SEED: 42,\n  MATRX_LR: 0.1,\n'), /unknown setting MATRX_LR \(did you mean MATRIX_LR\?\)/],
+  ['heads not dividing the width', () => configWith({ ...TINY, N_KV_HEAD: '3' }), /nKvHead 3 must divide nHead 2/],
   ['a micro-batch larger than EVAL_TOKENS', () => configWith({ ...TINY, DEVICE_BATCH_SIZE: '128', TOTAL_BATCH_SIZE: '2 ** 13' }), /8192 tokens is more than EVAL_TOKENS 4096.*DEVICE_BATCH_SIZE 64 or less/],
   ['a loss that explodes', () => configWith({ ...TINY, MATRIX_LR: '1e6', EMBEDDING_LR: '1e6', UNEMBEDDING_LR: '1e6', SCALAR_LR: '1e6' }), /FAIL[\s\S]*training diverged/],
 ];

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { buildHeader } from '../../lib/checkpoint';
-import { toNativeConfig } from '../../lib/model-config';
+import { toNativeConfig } from '../../lib/config/model-config';
 import type { NativeModel, NativeOptimizer, NativeOptimizerConfig, NativeStepSettings } from '../../lib/native/addon';
 import { addon } from '../../lib/native/load';
 import { randomBatch, tinyConfig } from '../helpers';

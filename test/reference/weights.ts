@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 
 import { buildHeader, readHeader } from '../../lib/checkpoint';
-import type { ModelConfig } from '../../lib/model-config';
+import type { ModelConfig } from '../../lib/config/model-config';
 import type { NativeParameterInfo } from '../../lib/native/addon';
 
 /** Every tensor of a float32 safetensors file by name. */

@@ -3,9 +3,9 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import * as ts from 'typescript';
 import { AgentError, ConfigError } from '../../lib/errors';
-import { CONFIG_KEYS, REFERENCE_DEFAULTS } from '../../lib/experiment-config';
+import { CONFIG_KEYS, REFERENCE_DEFAULTS } from '../../lib/config/experiment-config';
 import { BuiltinAgent, candidateMoves, knobProblems, prng } from '../../lib/loop/agents/builtin-agent';
-import { configKey, findKnobs, parseKnobs, setKnob } from '../../lib/loop/agents/knobs';
+import { configKey, findKnobs, parseKnobs, setKnob } from '../../lib/config/config-source';
 import type { FixedConstants, HistoryEntry, KnobValue, KnobValues, ResultStatus } from '../../lib/loop/agents/types';
 import trainConfig from '../../train/config';
 import { CONFIG_SOURCE, contextFor, row, tempRepo, type TempRepo } from '../agents-fixtures';
@@ -53,6 +53,32 @@ describe('parseKnobs / setKnob', () => {
     expect(parseKnobs(source)).toEqual({ A: 524288, B: -0.001, C: 0.75, D: 1000, E: 'double; quoted', F: "it's", G: null, H: [0.9, 0.999], I: 16, J: -4 });
   });
 
+  test('the properties of the config object are knobs, with the same literals', () => {
+    const source = [
+      'const config = {',
+      '  A: 2 ** 19, // c',
+      '  B: -1e-3,',
+      "  E: 'with, comma', /* block */",
+      '  G: null,',
+      '  H: [0.9, 0.999],',
+      '  K: false',
+      '  NOT_A: Math.max(1, 2),',
+      '  NOT_B: config.A,',
+      '  lower: 5,',
+      '  NOT_C: 5, extra: 1,',
+      '  NOT_D: [',
+      '    1,',
+      '  ],',
+      'NOT_E: 1,',
+      '  f(x: number): number {',
+      '    return x;',
+      '  },',
+      '};',
+    ].join('\n');
+    expect(parseKnobs(source)).toEqual({ A: 524288, B: -0.001, E: 'with, comma', G: null, H: [0.9, 0.999], K: false });
+    expect(setKnob(source, 'E', 'L')).toBe(source.replace("'with, comma'", "'L'"));
+  });
+
   test('setKnob changes only that literal: the rest of the file is byte-identical', () => {
     const replacement = (v: KnobValue): KnobValue => {
       if (typeof v === 'number') return Number.isInteger(v) ? v * 3 + 1 : v * 1.5;
@@ -74,16 +100,16 @@ describe('parseKnobs / setKnob', () => {
   });
 
   test('setKnob keeps the style of the literal: powers of two, quotes, only the changed tuple element', () => {
-    const line = (src: string, name: string) => src.split('\n').find((l) => l.startsWith(`const ${name}`));
-    expect(line(setKnob(CONFIG_SOURCE, 'TOTAL_BATCH_SIZE', 2 ** 18), 'TOTAL_BATCH_SIZE')).toBe('const TOTAL_BATCH_SIZE = 2 ** 18; // tokens per optimizer step');
-    expect(line(setKnob(CONFIG_SOURCE, 'TOTAL_BATCH_SIZE', 300000), 'TOTAL_BATCH_SIZE')).toBe('const TOTAL_BATCH_SIZE = 300000; // tokens per optimizer step');
-    expect(line(setKnob(CONFIG_SOURCE, 'ADAM_BETAS', [0.85, 0.95]), 'ADAM_BETAS')).toBe('const ADAM_BETAS: [number, number] = [0.85, 0.95];');
-    expect(line(setKnob(CONFIG_SOURCE, 'SOFTCAP', false), 'SOFTCAP')).toBe('const SOFTCAP = false; // logit soft-cap (false: none)');
-    expect(line(setKnob(CONFIG_SOURCE, 'MATRIX_LR', 0.056), 'MATRIX_LR')).toBe('const MATRIX_LR = 0.056; // Muon, matrices inside the blocks');
+    const line = (src: string, name: string) => src.split('\n').find((l) => l.startsWith(`  ${name}:`));
+    expect(line(setKnob(CONFIG_SOURCE, 'TOTAL_BATCH_SIZE', 2 ** 18), 'TOTAL_BATCH_SIZE')).toBe('  TOTAL_BATCH_SIZE: 2 ** 18, // tokens per optimizer step');
+    expect(line(setKnob(CONFIG_SOURCE, 'TOTAL_BATCH_SIZE', 300000), 'TOTAL_BATCH_SIZE')).toBe('  TOTAL_BATCH_SIZE: 300000, // tokens per optimizer step');
+    expect(line(setKnob(CONFIG_SOURCE, 'ADAM_BETAS', [0.85, 0.95]), 'ADAM_BETAS')).toBe('  ADAM_BETAS: [0.85, 0.95], // AdamW (beta1, beta2)');
+    expect(line(setKnob(CONFIG_SOURCE, 'SOFTCAP', false), 'SOFTCAP')).toBe('  SOFTCAP: false, // logit soft-cap (false: none)');
+    expect(line(setKnob(CONFIG_SOURCE, 'MATRIX_LR', 0.056), 'MATRIX_LR')).toBe('  MATRIX_LR: 0.056, // Muon, matrices inside the blocks');
     expect(setKnob('const P = "SSSL"; // x\n', 'P', 'L')).toBe('const P = "L"; // x\n');
     expect(setKnob(CONFIG_SOURCE, 'DEPTH', 8)).toBe(CONFIG_SOURCE);
     expect(() => setKnob(CONFIG_SOURCE, 'NO_SUCH_KNOB', 1)).toThrow(ConfigError);
-    expect(() => setKnob(CONFIG_SOURCE, 'NO_SUCH_KNOB', 1)).toThrow(/no knob NO_SUCH_KNOB: expected a top-level line `const NO_SUCH_KNOB = <literal>;`/);
+    expect(() => setKnob(CONFIG_SOURCE, 'NO_SUCH_KNOB', 1)).toThrow(/no knob NO_SUCH_KNOB: expected a line `NO_SUCH_KNOB: <literal>,` in the config object/);
   });
 });
 
@@ -144,7 +170,7 @@ describe('the builtin agent', () => {
       const changed = names.filter((n) => JSON.stringify(beforeKnobs[n]) !== JSON.stringify(knobs[n]));
       expect(changed.length).toBeGreaterThanOrEqual(1);
       const changedLines = a.map((l, i) => (l === b[i] ? -1 : i)).filter((i) => i >= 0);
-      expect(changedLines.map((i) => /^const ([A-Z_]+)/.exec(a[i]!)![1]).sort()).toEqual([...changed].sort());
+      expect(changedLines.map((i) => /^ {2}([A-Z_]+):/.exec(a[i]!)![1]).sort()).toEqual([...changed].sort());
       for (const i of changedLines) {
         const site = findKnobs(before).find((s) => s.line === i)!;
         const lineStart = before.lastIndexOf('\n', site.start - 1) + 1;

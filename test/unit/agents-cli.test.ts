@@ -40,7 +40,7 @@ function alive(pid: number): boolean {
   }
 }
 
-const EDIT = `sed -i 's/^const MATRIX_LR = 0.04;/const MATRIX_LR = 0.05;/' train/config.ts`;
+const EDIT = `sed -i 's/^  MATRIX_LR: 0.04,/  MATRIX_LR: 0.05,/' train/config.ts`;
 
 async function rejection(p: Promise<unknown>): Promise<AgentError> {
   try {
@@ -74,7 +74,7 @@ test('a good change: the prompt arrives on stdin and in $AUTORESEARCH_PROMPT_FIL
   expect(readFileSync(path.join(out, 'prompt-file.txt'), 'utf8')).toBe(prompt);
   expect(readFileSync(path.join(out, 'cwd.txt'), 'utf8').trim()).toBe(await fs.realpath(repo.dir));
   expect(readFileSync(path.join(out, 'config-file.txt'), 'utf8').trim()).toBe(repo.configPath);
-  expect(readFileSync(repo.configPath, 'utf8')).toBe(CONFIG_SOURCE.replace('const MATRIX_LR = 0.04;', 'const MATRIX_LR = 0.05;'));
+  expect(readFileSync(repo.configPath, 'utf8')).toBe(CONFIG_SOURCE.replace('  MATRIX_LR: 0.04,', '  MATRIX_LR: 0.05,'));
   expect(existsSync(path.join(repo.dir, '.autoresearch'))).toBe(false);
 });
 

@@ -48,7 +48,7 @@ function json(res: http.ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-const NEW_MODULE = CONFIG_SOURCE.replace('const MATRIX_LR = 0.04;', 'const MATRIX_LR = 0.05;');
+const NEW_MODULE = CONFIG_SOURCE.replace('  MATRIX_LR: 0.04,', '  MATRIX_LR: 0.05,');
 
 beforeEach(async () => (repo = await tempRepo()));
 afterEach(async () => {

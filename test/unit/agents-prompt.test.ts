@@ -37,7 +37,7 @@ test('the prompt holds program.md, the config in a ts block, the best, the resul
   expect(prompt).not.toContain('DESCRIPTION:');
   expect(prompt).not.toContain('crashed (#'); // no crash section without a crash log
   // The order: directives, config, results, task.
-  const order = [PROGRAM.trim(), 'const DEPTH = 8;', '| # | commit', '# Your task'].map((s) => prompt.indexOf(s));
+  const order = [PROGRAM.trim(), '  DEPTH: 8,', '| # | commit', '# Your task'].map((s) => prompt.indexOf(s));
   expect(order.every((i) => i >= 0)).toBe(true);
   expect([...order].sort((a, b) => a - b)).toEqual(order);
 });

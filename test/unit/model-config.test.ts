@@ -1,6 +1,6 @@
 // Sizing and window resolution (pure TypeScript, no addon).
 import { ConfigError, modelConfigFromDepth, resolveWindows } from '../../lib';
-import { toNativeConfig } from '../../lib/model-config';
+import { toNativeConfig } from '../../lib/config/model-config';
 
 test('the reference sizing: DEPTH 8, ASPECT_RATIO 64, HEAD_DIM 128 gives 512 wide, 4 heads', () => {
   const c = modelConfigFromDepth({ depth: 8, aspectRatio: 64, headDim: 128, vocabSize: 8192, sequenceLen: 2048 });

@@ -1,19 +1,21 @@
 // The builtin agent: an offline proposer that needs no LLM. It reads the knobs of the current
-// train/config.ts (the best config so far), lists the one-knob moves around it (multiplicative
-// steps for learning rates and weight decay, ±1 / ±25% for sizes, powers of two for the batch
-// sizes, the alternatives of categorical knobs), drops moves that make an invalid config or one
-// already tried, weighs the rest by what the history says (a kept direction is favoured, a
-// direction discarded twice since its last keep is avoided) and picks one with a seeded PRNG.
+// train/config.ts (the best config so far), lists the one-knob moves around it (each knob moves
+// the way its entry in the knob table says: multiplicative steps for learning rates, ±1 / ±25%
+// for sizes, powers of two for the batch sizes, the alternatives of categorical knobs), drops
+// moves that make an invalid config or one already tried, weighs the rest by what the history
+// says (a kept direction is favoured, a direction discarded twice since its last keep is
+// avoided) and picks one with a seeded PRNG.
 // The edit is minimal (setKnob: only the literal changes) and described as `NAME old -> new`.
 // A proposal is a function of (seed, the context, the number of calls made): runs replay exactly.
 
 import { promises as fs } from 'node:fs';
-import { AgentError } from '../../errors';
-import { REFERENCE_DEFAULTS } from '../../experiment-config';
-import { configKey, findKnobs, parseKnobs, setKnob } from './knobs';
+import { AgentError, ConfigError } from '../../errors';
+import { KNOBS, KNOB_NAMES, REFERENCE_DEFAULTS, mismatch, type KnobSettings, type Mutation } from '../../config/knobs';
+import { modelConfigFromKnobs } from '../../config/model-config';
+import { configKey, findKnobs, parseKnobs, setKnob } from '../../config/config-source';
 import type { Agent, AgentContext, FixedConstants, HistoryEntry, KnobValue, KnobValues, Proposal, ProposeOptions } from './types';
 
-export { configKey, findKnobs, formatKnobValue, parseKnobs, setKnob, type KnobSite } from './knobs';
+export { configKey, findKnobs, formatKnobValue, parseKnobs, setKnob, type KnobSite } from '../../config/config-source';
 
 /** Options of the builtin agent. */
 export interface BuiltinAgentOptions {
@@ -46,17 +48,6 @@ export interface DirectionStats {
   failuresSinceKeep: number;
 }
 
-/** Learning rates and the like: multiplicative steps. */
-const MULTIPLICATIVE = ['EMBEDDING_LR', 'UNEMBEDDING_LR', 'MATRIX_LR', 'SCALAR_LR', 'WEIGHT_DECAY'];
-/** Categorical knobs and their alternatives. */
-const CHOICES: Record<string, readonly KnobValue[]> = {
-  WINDOW_PATTERN: ['L', 'SL', 'SSL', 'SSSL'],
-  MLP_ACTIVATION: ['relu2', 'swiglu', 'gelu'],
-  VALUE_EMBEDS: [true, false],
-};
-/** Never changed: a new seed is noise, not research. */
-const FROZEN = new Set(['SEED']);
-
 const sig = (x: number, digits = 3): number => Number(x.toPrecision(digits));
 const isPow2 = (x: number): boolean => Number.isInteger(x) && x >= 1 && (x & (x - 1)) === 0 && x <= 2 ** 30;
 const pow2Below = (x: number): number => 2 ** Math.floor(Math.log2(x));
@@ -72,46 +63,32 @@ function heads(k: KnobValues): { modelDim: number; nHead: number } | null {
 
 /**
  * The problems of a set of knob values, one string each (empty: the builtin agent considers it
- * runnable). Checks the ranges and the couplings the trainer enforces; with the fixed constants,
- * also that TOTAL_BATCH_SIZE is a multiple of DEVICE_BATCH_SIZE × MAX_SEQ_LEN.
+ * runnable): each knob against its kind in the knob table, the model's own checks (heads,
+ * windows, widths; knobs left out take the reference's values), and a few limits of the
+ * agent's search. With the fixed constants, also that TOTAL_BATCH_SIZE is a multiple of
+ * DEVICE_BATCH_SIZE × MAX_SEQ_LEN.
  */
 export function knobProblems(k: KnobValues, fixed?: FixedConstants): string[] {
   const problems: string[] = [];
+  for (const name of KNOB_NAMES) {
+    const expected = name in k ? mismatch(KNOBS[name].kind, k[name]) : null;
+    if (expected) problems.push(`${name} must be ${expected}`);
+  }
+  if (problems.length === 0) {
+    try {
+      modelConfigFromKnobs({ ...REFERENCE_DEFAULTS, ...k } as KnobSettings, { vocabSize: 8192, sequenceLen: fixed?.MAX_SEQ_LEN ?? 2048 });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  // The search's own limits: learning rates stay positive, decay non-negative, the lr schedule within the budget.
   const num = (name: string): number | undefined => (typeof k[name] === 'number' ? (k[name] as number) : undefined);
-  const posInt = (name: string) => {
-    const v = num(name);
-    if (name in k && (v === undefined || !Number.isInteger(v) || v < 1)) problems.push(`${name} must be a positive integer`);
-  };
-  ['DEPTH', 'HEAD_DIM', 'TOTAL_BATCH_SIZE', 'DEVICE_BATCH_SIZE'].forEach(posInt);
-  const headDim = num('HEAD_DIM');
-  if (headDim !== undefined && headDim % 2 !== 0) problems.push('HEAD_DIM must be even');
-  for (const name of ['ASPECT_RATIO', 'MLP_RATIO', 'EMBEDDING_LR', 'UNEMBEDDING_LR', 'MATRIX_LR', 'SCALAR_LR']) {
+  for (const name of ['EMBEDDING_LR', 'UNEMBEDDING_LR', 'MATRIX_LR', 'SCALAR_LR']) {
     if (name in k && !((num(name) ?? 0) > 0)) problems.push(`${name} must be positive`);
   }
   if ('WEIGHT_DECAY' in k && !((num('WEIGHT_DECAY') ?? -1) >= 0)) problems.push('WEIGHT_DECAY must be >= 0');
-  if ('ROTARY_BASE' in k && !((num('ROTARY_BASE') ?? 0) > 1)) problems.push('ROTARY_BASE must be > 1');
-  for (const name of ['WARMUP_RATIO', 'WARMDOWN_RATIO', 'FINAL_LR_FRAC']) {
-    const v = num(name);
-    if (name in k && !(v !== undefined && v >= 0 && v <= 1)) problems.push(`${name} must be in [0, 1]`);
-  }
   if ((num('WARMUP_RATIO') ?? 0) + (num('WARMDOWN_RATIO') ?? 0) > 1) problems.push('WARMUP_RATIO + WARMDOWN_RATIO must be <= 1');
-  const betas = k.ADAM_BETAS;
-  if (betas !== undefined && !(Array.isArray(betas) && betas.length === 2 && betas.every((b) => b > 0 && b < 1))) {
-    problems.push('ADAM_BETAS must be two numbers in (0, 1)');
-  }
-  if ('WINDOW_PATTERN' in k && !(typeof k.WINDOW_PATTERN === 'string' && /^[SL]+$/i.test(k.WINDOW_PATTERN))) {
-    problems.push('WINDOW_PATTERN must be S/L letters');
-  }
-  if ('MLP_ACTIVATION' in k && !CHOICES.MLP_ACTIVATION!.includes(k.MLP_ACTIVATION!)) problems.push('MLP_ACTIVATION must be relu2, swiglu or gelu');
-  if ('SOFTCAP' in k && !(k.SOFTCAP === false || (typeof k.SOFTCAP === 'number' && k.SOFTCAP > 0))) problems.push('SOFTCAP must be > 0 or false');
-  const h = heads(k);
-  if (h) {
-    const kv = k.N_KV_HEAD;
-    if (kv !== null && kv !== undefined && !(typeof kv === 'number' && Number.isInteger(kv) && kv >= 1 && h.nHead % kv === 0)) {
-      problems.push(`N_KV_HEAD must divide the ${h.nHead} heads`);
-    }
-    if (k.VALUE_EMBEDS === true && h.modelDim < 32) problems.push('value embeddings need model_dim >= 32');
-  }
   const total = num('TOTAL_BATCH_SIZE');
   const device = num('DEVICE_BATCH_SIZE');
   if (fixed && total !== undefined && device !== undefined && total % (device * fixed.MAX_SEQ_LEN) !== 0) {
@@ -198,7 +175,7 @@ export function historyWeight(move: Move, stats: Map<string, DirectionStats>): n
   return w;
 }
 
-/** The one-knob moves around a config (before validity, novelty and history filters). */
+/** The one-knob moves around a config (before validity, novelty and history filters), each knob moved as the table says. */
 export function candidateMoves(k: KnobValues, fixed?: FixedConstants): Move[] {
   const moves: Move[] = [];
   const add = (name: string, to: KnobValue, weight: number, also: KnobChange[] = []) => {
@@ -207,136 +184,8 @@ export function candidateMoves(k: KnobValues, fixed?: FixedConstants): Move[] {
     if (typeof to === 'number' && !Number.isFinite(to)) return;
     moves.push({ changes: [{ name, from, to }, ...also], direction: directionOf(name, from, to), weight });
   };
-  const num = (name: string): number | undefined => (typeof k[name] === 'number' && !FROZEN.has(name) ? (k[name] as number) : undefined);
-
-  for (const name of MULTIPLICATIVE) {
-    const v = num(name);
-    if (v === undefined) continue;
-    if (v === 0) {
-      const fallback = (REFERENCE_DEFAULTS as Record<string, unknown>)[name];
-      add(name, typeof fallback === 'number' && fallback > 0 ? fallback : 0.1, 1);
-      continue;
-    }
-    add(name, sig(v * 0.7), 1);
-    add(name, sig(v * 1.4), 1);
-    add(name, sig(v * 0.5), 0.3);
-    add(name, sig(v * 2), 0.3);
-  }
-  if (num('WEIGHT_DECAY') !== undefined && num('WEIGHT_DECAY')! > 0) add('WEIGHT_DECAY', 0, 0.2);
-
-  const rotary = num('ROTARY_BASE');
-  if (rotary !== undefined) {
-    add('ROTARY_BASE', sig(rotary * 0.5), 0.25);
-    add('ROTARY_BASE', sig(rotary * 2), 0.25);
-  }
-
-  const depth = num('DEPTH');
-  if (depth !== undefined) {
-    add('DEPTH', depth + 1, 1);
-    if (depth > 1) add('DEPTH', depth - 1, 1);
-    add('DEPTH', Math.max(1, Math.round(depth * 1.25)), 0.3);
-    add('DEPTH', Math.max(1, Math.round(depth * 0.75)), 0.3);
-  }
-  const aspect = num('ASPECT_RATIO');
-  if (aspect !== undefined) {
-    add('ASPECT_RATIO', Math.max(1, Math.round(aspect * 1.25)), 1);
-    add('ASPECT_RATIO', Math.max(1, Math.round(aspect * 0.75)), 1);
-  }
-  const headDim = num('HEAD_DIM');
-  if (headDim !== undefined) {
-    add('HEAD_DIM', headDim * 2, 0.5);
-    if (headDim >= 16) add('HEAD_DIM', Math.round(headDim / 4) * 2, 0.5);
-  }
-  const h = heads(k);
-  if ('N_KV_HEAD' in k && h) {
-    const divisors = Array.from({ length: h.nHead }, (_, i) => i + 1).filter((d) => h.nHead % d === 0 && d < h.nHead);
-    const options: KnobValue[] = [null, ...divisors];
-    const others = options.filter((o) => o !== k.N_KV_HEAD);
-    for (const o of others) add('N_KV_HEAD', o, 1 / others.length);
-  }
-  const mlpRatio = num('MLP_RATIO');
-  if (mlpRatio !== undefined) {
-    add('MLP_RATIO', Math.max(0.5, Math.round(mlpRatio * 1.25 * 2) / 2), 1);
-    add('MLP_RATIO', Math.max(0.5, Math.round(mlpRatio * 0.75 * 2) / 2), 1);
-  }
-  for (const [name, choices] of Object.entries(CHOICES)) {
-    if (!(name in k)) continue;
-    const others = choices.filter((c) => c !== k[name]);
-    for (const c of others) add(name, c, (name === 'VALUE_EMBEDS' ? 1 : 2) / others.length);
-  }
-  if (k.SOFTCAP === false) add('SOFTCAP', REFERENCE_DEFAULTS.SOFTCAP, 1);
-  else if (typeof k.SOFTCAP === 'number') {
-    add('SOFTCAP', false, 0.5);
-    add('SOFTCAP', sig(k.SOFTCAP * 0.7), 0.5);
-    add('SOFTCAP', sig(k.SOFTCAP * 1.4), 0.5);
-  }
-
-  // Batch sizes: powers of two; TOTAL_BATCH_SIZE stays a multiple of DEVICE_BATCH_SIZE × MAX_SEQ_LEN.
-  // Without MAX_SEQ_LEN known, the accumulation ratio TOTAL / DEVICE never shrinks.
-  const total = num('TOTAL_BATCH_SIZE');
-  const device = num('DEVICE_BATCH_SIZE');
-  if (total !== undefined && device !== undefined) {
-    const seq = fixed?.MAX_SEQ_LEN;
-    const fits = (t: number, d: number) => (seq ? t % (d * seq) === 0 : t / d >= total / device);
-    if (!isPow2(total)) {
-      add('TOTAL_BATCH_SIZE', pow2Below(total), 1);
-      add('TOTAL_BATCH_SIZE', pow2Below(total) * 2, 1);
-    } else {
-      add('TOTAL_BATCH_SIZE', total * 2, 1);
-      if (fits(total / 2, device)) add('TOTAL_BATCH_SIZE', total / 2, 1);
-      else if (device >= 2 && isPow2(device)) {
-        add('TOTAL_BATCH_SIZE', total / 2, 1, [{ name: 'DEVICE_BATCH_SIZE', from: device, to: device / 2 }]);
-      }
-    }
-    if (!isPow2(device)) add('DEVICE_BATCH_SIZE', pow2Below(device), 0.5);
-    else {
-      if (device >= 2) add('DEVICE_BATCH_SIZE', device / 2, 0.5);
-      if (fits(total, device * 2)) add('DEVICE_BATCH_SIZE', device * 2, 0.5);
-    }
-  }
-
-  const betas = k.ADAM_BETAS;
-  if (Array.isArray(betas) && betas.length === 2) {
-    betas.forEach((b, i) => {
-      if (!(b > 0 && b < 1)) return;
-      for (const f of [0.7, 1.4]) {
-        const next = round6(1 - sig(Math.min(0.999, (1 - b) * f), 2));
-        if (next <= 0 || next >= 1 || next === b) continue;
-        const to = [...betas];
-        to[i] = next;
-        moves.push({ changes: [{ name: 'ADAM_BETAS', from: betas, to }], direction: directionOf(`ADAM_BETAS[${i}]`, b, next), weight: 0.5 });
-      }
-    });
-  }
-
-  const warmup = num('WARMUP_RATIO');
-  if (warmup !== undefined) {
-    if (warmup === 0) {
-      add('WARMUP_RATIO', 0.02, 0.5);
-      add('WARMUP_RATIO', 0.05, 0.5);
-    } else {
-      add('WARMUP_RATIO', sig(warmup * 2), 0.5);
-      add('WARMUP_RATIO', sig(warmup / 2), 0.5);
-      add('WARMUP_RATIO', 0, 0.5);
-    }
-  }
-  const warmdown = num('WARMDOWN_RATIO');
-  if (warmdown !== undefined) {
-    add('WARMDOWN_RATIO', round6(Math.min(1, warmdown + 0.1)), 1);
-    add('WARMDOWN_RATIO', round6(Math.max(0, warmdown - 0.1)), 1);
-    add('WARMDOWN_RATIO', round6(Math.min(1, warmdown + 0.2)), 0.3);
-    add('WARMDOWN_RATIO', round6(Math.max(0, warmdown - 0.2)), 0.3);
-  }
-  const final = num('FINAL_LR_FRAC');
-  if (final !== undefined) {
-    if (final === 0) {
-      add('FINAL_LR_FRAC', 0.05, 0.5);
-      add('FINAL_LR_FRAC', 0.1, 0.5);
-    } else {
-      add('FINAL_LR_FRAC', Math.min(1, sig(final * 2)), 0.5);
-      add('FINAL_LR_FRAC', sig(final / 2), 0.5);
-      add('FINAL_LR_FRAC', 0, 0.5);
-    }
+  for (const name of KNOB_NAMES) {
+    if (name in k) movesOf(name, KNOBS[name].mutate, k, add, moves, fixed);
   }
   // Deduplicate moves that land on the same values (e.g. DEPTH ±1 and ±25% at DEPTH 4).
   const seen = new Set<string>();
@@ -346,6 +195,136 @@ export function candidateMoves(k: KnobValues, fixed?: FixedConstants): Move[] {
     seen.add(key);
     return true;
   });
+}
+
+type AddMove = (name: string, to: KnobValue, weight: number, also?: KnobChange[]) => void;
+
+/** The moves of one knob by its mutation (see Mutation in lib/config/knobs.ts). */
+function movesOf(name: string, mutate: Mutation, k: KnobValues, add: AddMove, moves: Move[], fixed?: FixedConstants): void {
+  const value = k[name];
+  const v = typeof value === 'number' ? value : undefined;
+  switch (mutate.by) {
+    case 'frozen': // a new seed is noise, not research
+      return;
+    case 'factor': {
+      if (v === undefined) return;
+      if (v === 0) {
+        const fallback = (REFERENCE_DEFAULTS as Record<string, unknown>)[name];
+        add(name, typeof fallback === 'number' && fallback > 0 ? fallback : 0.1, 1);
+        return;
+      }
+      add(name, sig(v * 0.7), 1);
+      add(name, sig(v * 1.4), 1);
+      add(name, sig(v * 0.5), 0.3);
+      add(name, sig(v * 2), 0.3);
+      if (mutate.toZero && v > 0) add(name, 0, 0.2);
+      return;
+    }
+    case 'scale':
+      if (v === undefined) return;
+      add(name, sig(v * 0.5), 0.25);
+      add(name, sig(v * 2), 0.25);
+      return;
+    case 'count':
+      if (v === undefined) return;
+      add(name, v + 1, 1);
+      if (v > 1) add(name, v - 1, 1);
+      add(name, Math.max(1, Math.round(v * 1.25)), 0.3);
+      add(name, Math.max(1, Math.round(v * 0.75)), 0.3);
+      return;
+    case 'width':
+      if (v === undefined) return;
+      add(name, Math.max(1, Math.round(v * 1.25)), 1);
+      add(name, Math.max(1, Math.round(v * 0.75)), 1);
+      return;
+    case 'headDim':
+      if (v === undefined) return;
+      add(name, v * 2, 0.5);
+      if (v >= 16) add(name, Math.round(v / 4) * 2, 0.5);
+      return;
+    case 'kvHeads': {
+      const h = heads(k);
+      if (!h) return;
+      const divisors = Array.from({ length: h.nHead }, (_, i) => i + 1).filter((d) => h.nHead % d === 0 && d < h.nHead);
+      const others = ([null, ...divisors] as KnobValue[]).filter((o) => o !== value);
+      for (const o of others) add(name, o, 1 / others.length);
+      return;
+    }
+    case 'ratio':
+      if (v === undefined) return;
+      add(name, Math.max(0.5, Math.round(v * 1.25 * 2) / 2), 1);
+      add(name, Math.max(0.5, Math.round(v * 0.75 * 2) / 2), 1);
+      return;
+    case 'choice': {
+      const others = mutate.choices.filter((c) => c !== value);
+      for (const c of others) add(name, c, (typeof value === 'boolean' ? 1 : 2) / others.length);
+      return;
+    }
+    case 'softcap':
+      if (value === false) add(name, (REFERENCE_DEFAULTS as Record<string, unknown>)[name] as number, 1);
+      else if (v !== undefined) {
+        add(name, false, 0.5);
+        add(name, sig(v * 0.7), 0.5);
+        add(name, sig(v * 1.4), 0.5);
+      }
+      return;
+    case 'totalBatch':
+    case 'deviceBatch': {
+      // Powers of two; TOTAL_BATCH_SIZE stays a multiple of DEVICE_BATCH_SIZE × MAX_SEQ_LEN.
+      // Without MAX_SEQ_LEN known, the accumulation ratio TOTAL / DEVICE never shrinks.
+      const total = typeof k.TOTAL_BATCH_SIZE === 'number' ? k.TOTAL_BATCH_SIZE : undefined;
+      const device = typeof k.DEVICE_BATCH_SIZE === 'number' ? k.DEVICE_BATCH_SIZE : undefined;
+      if (total === undefined || device === undefined) return;
+      const seq = fixed?.MAX_SEQ_LEN;
+      const fits = (t: number, d: number) => (seq ? t % (d * seq) === 0 : t / d >= total / device);
+      if (mutate.by === 'totalBatch') {
+        if (!isPow2(total)) {
+          add(name, pow2Below(total), 1);
+          add(name, pow2Below(total) * 2, 1);
+        } else {
+          add(name, total * 2, 1);
+          if (fits(total / 2, device)) add(name, total / 2, 1);
+          else if (device >= 2 && isPow2(device)) add(name, total / 2, 1, [{ name: 'DEVICE_BATCH_SIZE', from: device, to: device / 2 }]);
+        }
+      } else if (!isPow2(device)) add(name, pow2Below(device), 0.5);
+      else {
+        if (device >= 2) add(name, device / 2, 0.5);
+        if (fits(total, device * 2)) add(name, device * 2, 0.5);
+      }
+      return;
+    }
+    case 'betas': {
+      if (!Array.isArray(value) || value.length !== 2) return;
+      value.forEach((b, i) => {
+        if (!(b > 0 && b < 1)) return;
+        for (const f of [0.7, 1.4]) {
+          const next = round6(1 - sig(Math.min(0.999, (1 - b) * f), 2));
+          if (next <= 0 || next >= 1 || next === b) continue;
+          const to = [...value];
+          to[i] = next;
+          moves.push({ changes: [{ name, from: value, to }], direction: directionOf(`${name}[${i}]`, b, next), weight: 0.5 });
+        }
+      });
+      return;
+    }
+    case 'fromZero':
+      if (v === undefined) return;
+      if (v === 0) {
+        for (const to of mutate.from) add(name, to, 0.5);
+      } else {
+        add(name, Math.min(1, sig(v * 2)), 0.5);
+        add(name, sig(v / 2), 0.5);
+        add(name, 0, 0.5);
+      }
+      return;
+    case 'shift':
+      if (v === undefined) return;
+      add(name, round6(Math.min(1, v + 0.1)), 1);
+      add(name, round6(Math.max(0, v - 0.1)), 1);
+      add(name, round6(Math.min(1, v + 0.2)), 0.3);
+      add(name, round6(Math.max(0, v - 0.2)), 0.3);
+      return;
+  }
 }
 
 /** A small seeded PRNG (mulberry32) in [0, 1). */
@@ -457,7 +436,7 @@ export class BuiltinAgent implements Agent {
     const rand = prng(mix(this.seed, context.results.length, context.history.length, this.calls++));
     const knobs = findKnobs(context.configSource);
     if (knobs.length === 0) {
-      throw new AgentError('failed', `builtin agent: ${context.configPath} has no knobs (top-level lines \`const NAME = <literal>;\`) to change`);
+      throw new AgentError('failed', `builtin agent: ${context.configPath} has no knobs (lines \`NAME: <literal>,\` in the config object) to change`);
     }
     const plan = planProposal(context, rand);
     if (!plan) {

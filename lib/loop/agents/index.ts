@@ -1,7 +1,7 @@
 // The research loop's agents: one interface, three kinds (builtin, openai:<model>, a command line).
 export * from './types';
 export { buildPrompt, formatResults, PROMPT_LAST_ROWS, type PromptOptions } from './prompt';
-export { configKey, findKnobs, formatKnobValue, parseKnobs, setKnob, type KnobSite } from './knobs';
+export { configKey, findKnobs, formatKnobValue, parseKnobs, setKnob, type KnobSite } from '../../config/config-source';
 export {
   BuiltinAgent,
   candidateMoves,

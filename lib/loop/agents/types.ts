@@ -4,11 +4,9 @@
 // description; the loop checks the edit (only that file changed, it loads, it is not a no-op),
 // commits it, runs the experiment and keeps or resets it (SPEC §7).
 
-/** The value of one `const NAME = <literal>;` knob of train/config.ts. */
-export type KnobValue = number | string | boolean | null | number[];
+import type { KnobValues } from '../../config/config-source';
 
-/** Knob name -> value, as parsed from a train/config.ts source (see parseKnobs). */
-export type KnobValues = Record<string, KnobValue>;
+export type { KnobValue, KnobValues } from '../../config/config-source';
 
 /** What became of an experiment (the `status` column of results.tsv). */
 export type ResultStatus = 'keep' | 'discard' | 'crash';

@@ -1,12 +1,19 @@
-// The knobs of train/config.ts as data: a parser of its `const NAME = <literal>;` lines and a
-// minimal editor. A knob is a top-level, unindented `const` with an upper-case name whose value
-// is a literal: a number or an arithmetic expression of numbers (`2 ** 19`, `-1e-3`, `(1 + 2) / 4`),
-// a string, true, false, null, or an array of numbers (ADAM_BETAS). Anything else (a call, an
-// identifier, a multi-line value) is not a knob and is left alone. setKnob rewrites only the
-// literal's characters, so formatting, comments and every other byte of the file stay as they were.
+// The knobs of train/config.ts as data: a parser of the lines that set them and a minimal
+// editor. A knob is a line of the config object, `  NAME: <literal>,` (indented, upper-case
+// name), or a top-level, unindented `const NAME = <literal>;` (the layout of older configs).
+// The literal is a number or an arithmetic expression of numbers (`2 ** 19`, `-1e-3`,
+// `(1 + 2) / 4`), a string, true, false, null, or an array of numbers (ADAM_BETAS). Anything
+// else (a call, an identifier, a multi-line value) is not a knob and is left alone. setKnob
+// rewrites only the literal's characters, so formatting, comments and every other byte of the
+// file stay as they were.
 
-import { ConfigError } from '../../errors';
-import type { KnobValue, KnobValues } from './types';
+import { ConfigError } from '../errors';
+
+/** The value of one knob as written in a config source. */
+export type KnobValue = number | string | boolean | null | number[];
+
+/** Knob name -> value, as parsed from a train/config.ts source (see parseKnobs). */
+export type KnobValues = Record<string, KnobValue>;
 
 /** Where a knob's value is written in the source. */
 export interface KnobSite {
@@ -25,6 +32,9 @@ export interface KnobSite {
   elements?: { start: number; end: number; text: string }[];
 }
 
+/** `  NAME: ` inside the config object, ending with a comma. */
+const PROPERTY = /^[ \t]+([A-Z][A-Z0-9_]*)[ \t]*:[ \t]*/;
+/** `const NAME = ` at the top level, ending with a semicolon. */
 const DECLARATION = /^(?:export\s+)?const\s+([A-Z][A-Z0-9_]*)\s*(?::[^=;]*)?=[ \t]*/;
 
 class Parser {
@@ -151,7 +161,8 @@ export function findKnobs(source: string): KnobSite[] {
   lines.forEach((line, index) => {
     const lineStart = offset;
     offset += line.length + 1;
-    const decl = DECLARATION.exec(line);
+    const property = PROPERTY.exec(line);
+    const decl = property ?? DECLARATION.exec(line);
     if (!decl) return;
     const lineEnd = lineStart + line.replace(/\r$/, '').length;
     const parser = new Parser(source, lineStart + decl[0].length, lineEnd);
@@ -159,8 +170,8 @@ export function findKnobs(source: string): KnobSite[] {
       const start = parser.pos;
       const { value, elements } = parser.value();
       const end = parser.pos;
-      // After the value: an optional semicolon, then nothing but a comment.
-      parser.eat(';');
+      // After the value: an optional comma (property) or semicolon (const), then nothing but a comment.
+      parser.eat(property ? ',' : ';');
       parser.skipSpace();
       const rest = source.slice(parser.pos, lineEnd);
       if (rest !== '' && !rest.startsWith('//') && !/^\/\*.*\*\/\s*(\/\/.*)?$/.test(rest)) return;
@@ -174,7 +185,7 @@ export function findKnobs(source: string): KnobSite[] {
   return sites;
 }
 
-/** Knob name -> value for every `const NAME = <literal>;` line of a config source. */
+/** Knob name -> value for every knob line of a config source. */
 export function parseKnobs(source: string): KnobValues {
   const knobs: KnobValues = {};
   for (const site of findKnobs(source)) knobs[site.name] = site.value;
@@ -220,7 +231,7 @@ function sameValue(a: KnobValue, b: KnobValue): boolean {
 export function setKnob(source: string, name: string, value: KnobValue): string {
   const site = findKnobs(source).find((s) => s.name === name);
   if (!site) {
-    throw new ConfigError(`the config has no knob ${name}: expected a top-level line \`const ${name} = <literal>;\``);
+    throw new ConfigError(`the config has no knob ${name}: expected a line \`${name}: <literal>,\` in the config object`);
   }
   if (sameValue(site.value, value)) return source;
   if (Array.isArray(value) && Array.isArray(site.value) && site.elements && value.length === site.value.length) {

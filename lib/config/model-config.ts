@@ -2,12 +2,13 @@
 // to the per-layer numbers the native model takes.
 //   model_dim = ceil(DEPTH * ASPECT_RATIO / HEAD_DIM) * HEAD_DIM,  n_head = model_dim / HEAD_DIM
 //   windows: 'L' = full context (sequence_len), 'S' = half context; the last layer is always L.
-import { ConfigError } from './errors';
-import type { NativeModelConfig } from './native/addon';
+// Options a caller leaves out take the knob table's reference values (knobs.ts).
+import { ConfigError } from '../errors';
+import { KNOBS, REFERENCE_DEFAULTS, type KnobSettings, type MlpActivation } from './knobs';
 
-export type MlpActivation = 'relu2' | 'swiglu' | 'gelu';
+export type { MlpActivation } from './knobs';
 
-/** A GPT's shape and architecture options. Options beyond the reference default to it. */
+/** A GPT's shape and architecture options. */
 export interface ModelConfig {
   vocabSize: number;
   /** Context length (MAX_SEQ_LEN); windows are relative to it. */
@@ -20,19 +21,19 @@ export interface ModelConfig {
   nEmbd: number;
   /** A pattern of S/L repeated over layers ("SSSL"), or an explicit window per layer in tokens. */
   windowPattern: string | number[];
-  /** MLP non-linearity (reference: relu2). */
+  /** MLP non-linearity (knob MLP_ACTIVATION). */
   mlpActivation: MlpActivation;
-  /** MLP hidden size as a multiple of nEmbd (reference: 4). */
+  /** MLP hidden size as a multiple of nEmbd (knob MLP_RATIO). */
   mlpRatio: number;
-  /** Value embeddings with gates on alternating layers (reference: on). */
+  /** Value embeddings with gates on alternating layers (knob VALUE_EMBEDS). */
   valueEmbeds: boolean;
-  /** Logit soft-cap value, or false for none (reference: 15). */
+  /** Logit soft-cap value, or false for none (knob SOFTCAP). */
   softcap: number | false;
-  /** Rotary embedding base (reference: 10000). */
+  /** Rotary embedding base (knob ROTARY_BASE). */
   rotaryBase: number;
 }
 
-/** The knobs the training config uses to size a model (SPEC §6 names). */
+/** The knobs the training config uses to size a model; options left out take the reference's values. */
 export interface ModelSizing {
   depth: number;
   aspectRatio: number;
@@ -49,13 +50,14 @@ export interface ModelSizing {
   rotaryBase?: number;
 }
 
+/** The architecture options' reference values, from the knob table. */
 export const MODEL_DEFAULTS = {
-  windowPattern: 'SSSL',
-  mlpActivation: 'relu2' as MlpActivation,
-  mlpRatio: 4,
-  valueEmbeds: true,
-  softcap: 15 as number | false,
-  rotaryBase: 10000,
+  windowPattern: REFERENCE_DEFAULTS.WINDOW_PATTERN,
+  mlpActivation: REFERENCE_DEFAULTS.MLP_ACTIVATION,
+  mlpRatio: REFERENCE_DEFAULTS.MLP_RATIO,
+  valueEmbeds: REFERENCE_DEFAULTS.VALUE_EMBEDS,
+  softcap: REFERENCE_DEFAULTS.SOFTCAP,
+  rotaryBase: REFERENCE_DEFAULTS.ROTARY_BASE,
 };
 
 /** Sizes a model the reference's way from DEPTH, ASPECT_RATIO and HEAD_DIM. */
@@ -82,6 +84,24 @@ export function modelConfigFromDepth(s: ModelSizing): ModelConfig {
     valueEmbeds: s.valueEmbeds ?? MODEL_DEFAULTS.valueEmbeds,
     softcap: s.softcap ?? MODEL_DEFAULTS.softcap,
     rotaryBase: s.rotaryBase ?? MODEL_DEFAULTS.rotaryBase,
+  });
+}
+
+/** The model a config's knobs describe, for the data's vocabulary and context length. */
+export function modelConfigFromKnobs(k: KnobSettings, data: { vocabSize: number; sequenceLen: number }): ModelConfig {
+  return modelConfigFromDepth({
+    depth: k.DEPTH,
+    aspectRatio: k.ASPECT_RATIO,
+    headDim: k.HEAD_DIM,
+    vocabSize: data.vocabSize,
+    sequenceLen: data.sequenceLen,
+    nKvHead: k.N_KV_HEAD ?? undefined,
+    windowPattern: k.WINDOW_PATTERN,
+    mlpActivation: k.MLP_ACTIVATION,
+    mlpRatio: k.MLP_RATIO,
+    valueEmbeds: k.VALUE_EMBEDS,
+    softcap: k.SOFTCAP,
+    rotaryBase: k.ROTARY_BASE,
   });
 }
 
@@ -127,8 +147,8 @@ export function validateModelConfig(c: ModelConfig): ModelConfig {
     const divisors = Array.from({ length: c.nHead }, (_, i) => i + 1).filter((d) => c.nHead % d === 0);
     throw new ConfigError(`nKvHead ${c.nKvHead} must divide nHead ${c.nHead}: one of ${divisors.join(', ')}`);
   }
-  if (!['relu2', 'swiglu', 'gelu'].includes(c.mlpActivation)) {
-    throw new ConfigError(`mlpActivation '${c.mlpActivation}' is not one of relu2, swiglu, gelu`);
+  if (!KNOBS.MLP_ACTIVATION.kind.is(c.mlpActivation)) {
+    throw new ConfigError(`mlpActivation '${c.mlpActivation}' must be ${KNOBS.MLP_ACTIVATION.kind.expected}`);
   }
   if (!(c.mlpRatio > 0)) throw new ConfigError(`mlpRatio must be positive (got ${c.mlpRatio})`);
   if (c.valueEmbeds && c.nEmbd < 32) throw new ConfigError('value embeddings gate on 32 channels: nEmbd must be at least 32');
@@ -138,8 +158,11 @@ export function validateModelConfig(c: ModelConfig): ModelConfig {
   return c;
 }
 
-/** The resolved numbers the addon takes. */
-export function toNativeConfig(c: ModelConfig): NativeModelConfig {
+/**
+ * The resolved numbers the addon takes (NativeModelConfig in lib/native/addon.ts, checked where
+ * the model is built): every field, so the addon needs no defaults of its own.
+ */
+export function toNativeConfig(c: ModelConfig) {
   validateModelConfig(c);
   return {
     vocabSize: c.vocabSize,
