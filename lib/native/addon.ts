@@ -1,6 +1,7 @@
-// The whole surface of the native addon (native/addon.cc and the classes it registers),
-// described by hand. Only lib/native/load.ts loads the .node file; everything else in lib/
-// talks to the addon through these types and keeps native handles private.
+// The whole surface of the native addon (native/binding/addon.cc and the classes it
+// registers), described by hand. Only lib/native/load.ts loads the .node file; everything else
+// in lib/ talks to the addon through these types and keeps native handles private.
+// Every field of the config objects is required: the native structs have no defaults.
 
 /** Model shape and architecture options, fully resolved (see lib/model-config.ts). */
 export interface NativeModelConfig {
@@ -34,6 +35,10 @@ export interface NativeOptimizerConfig {
   weightDecay: number;
   beta1: number;
   beta2: number;
+  /** AdamW's denominator epsilon. */
+  adamEps: number;
+  /** NorMuon's second-moment decay. */
+  muonBeta2: number;
   nsSteps: number;
 }
 
@@ -88,11 +93,9 @@ export interface NativeModel {
   bpbSums(inputs: Int32Array, targets: Int32Array, batchSize: number, seqLen: number, tokenBytes: Int32Array, sync: true): NativeBpbSums;
   parameters(): NativeParameterInfo[];
   paramCounts(): NativeParamCounts;
-  flopsPerToken(): number;
   deviceInfo(): { device: string; computeDtype: string; reason: string };
   save(path: string, header: string, names: string[]): Promise<void>;
   load(path: string, dataStart: number, entries: NativeTensorEntry[]): Promise<void>;
-  zeroGrad(): void;
   synchronize(): void;
   peakMemoryBytes(): number;
   resetPeakMemory(): void;
@@ -117,7 +120,6 @@ export interface NativeOptimizerGroup {
 export interface NativeOptimizer {
   /** Applies one update with the given schedule values, then clears the gradients. */
   step(settings: NativeStepSettings): void;
-  zeroGrad(): void;
   groups(): NativeOptimizerGroup[];
   steps(): number;
   dispose(): void;
@@ -147,7 +149,7 @@ export interface NativeLoaderState {
   tokens: number;
 }
 
-/** A memory-mapped token file and its best-fit packer (native/data_loader.h). */
+/** A memory-mapped token file and its best-fit packer (native/data/data_loader.h). */
 export interface NativeDataLoader {
   /** The next packed batch: B x T inputs and targets, row-major, and the current epoch. */
   next(): { inputs: Int32Array; targets: Int32Array; epoch: number };
@@ -170,7 +172,10 @@ export interface NativeRuntimeInfo {
   cudaDevices: string[];
 }
 
-/** Internals exposed for tests: the same functions the model and optimizer use. */
+/**
+ * Internals exposed for tests: the same functions the model and optimizer use, and the switches
+ * tests turn. Only the test addon (build/Release/autoresearch_testing.node) has them.
+ */
 export interface NativeTesting {
   polarExpress(data: Float32Array, shape: number[], steps: number): Float32Array;
   adamwUpdate(args: {
@@ -202,7 +207,7 @@ export interface NativeTesting {
   bpbSums(loss: Float32Array, targets: Int32Array, tokenBytes: Int32Array): NativeBpbSums;
   /** Sets the query block length of blocked attention; returns the previous one. */
   setAttentionBlockSize(block: number): number;
-  /** The chunked LM-head loss (native/softcap_cross_entropy.h): mean loss and its gradients, and per-token losses. */
+  /** The chunked LM-head loss (native/model/softcap_cross_entropy.h): mean loss and its gradients, and per-token losses. */
   softcapCrossEntropy(args: {
     x: Float32Array;
     xShape: number[];
@@ -288,5 +293,6 @@ export interface NativeAddon {
   measureMatmulFlops(n: number, repeats: number, device?: string): Promise<number>;
   /** The same on the calling thread (keeps a training process's OpenMP work on one thread). */
   measureMatmulFlopsSync(n: number, repeats: number, device?: string): number;
-  testing: NativeTesting;
+  /** Only in the test addon (see lib/native/load.ts testingAddon()). */
+  testing?: NativeTesting;
 }

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <optional>
 
 #include "runtime/errors.h"
 
@@ -14,9 +13,10 @@ Napi::Object expect_object(const Napi::Value& value, const char* what) {
   return value.As<Napi::Object>();
 }
 
-double number_field(const Napi::Object& obj, const char* key, const char* what, std::optional<double> fallback) {
+// Every field of the structs below is required: the defaults live on the JavaScript side.
+double number_field(const Napi::Object& obj, const char* key, const char* what) {
   auto v = obj.Get(key);
-  if (v.IsUndefined() && fallback) return *fallback;
+  if (v.IsUndefined()) throw InvalidArgument(std::string(what) + "." + key + " is missing (a number)");
   if (!v.IsNumber()) throw InvalidArgument(std::string(what) + "." + key + " must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d)) throw InvalidArgument(std::string(what) + "." + key + " must be finite");
@@ -24,7 +24,7 @@ double number_field(const Napi::Object& obj, const char* key, const char* what, 
 }
 
 int64_t int_field(const Napi::Object& obj, const char* key, const char* what) {
-  double d = number_field(obj, key, what, std::nullopt);
+  double d = number_field(obj, key, what);
   if (d != std::floor(d)) throw InvalidArgument(std::string(what) + "." + key + " must be an integer (got " + std::to_string(d) + ")");
   return static_cast<int64_t>(d);
 }
@@ -32,8 +32,8 @@ int64_t int_field(const Napi::Object& obj, const char* key, const char* what) {
 }  // namespace
 
 GPTConfig to_gpt_config(const Napi::Value& value) {
-  auto obj = expect_object(value, "model config");
   const char* what = "model config";
+  auto obj = expect_object(value, what);
   GPTConfig c;
   c.vocab_size = int_field(obj, "vocabSize", what);
   c.sequence_len = int_field(obj, "sequenceLen", what);
@@ -47,47 +47,45 @@ GPTConfig to_gpt_config(const Napi::Value& value) {
   for (uint32_t i = 0; i < arr.Length(); i++) {
     c.windows.push_back(to_int(arr.Get(i), "model config.windows[]", 1));
   }
-  auto act = obj.Get("mlpActivation");
-  if (!act.IsUndefined()) c.mlp_activation = to_string(act, "model config.mlpActivation");
-  c.mlp_ratio = number_field(obj, "mlpRatio", what, c.mlp_ratio);
+  c.mlp_activation = parse_mlp_activation(to_string(obj.Get("mlpActivation"), "model config.mlpActivation"));
+  c.mlp_ratio = number_field(obj, "mlpRatio", what);
   auto ve = obj.Get("valueEmbeds");
-  if (!ve.IsUndefined()) {
-    if (!ve.IsBoolean()) throw InvalidArgument("model config.valueEmbeds must be true or false");
-    c.value_embeds = ve.As<Napi::Boolean>().Value();
-  }
-  c.softcap = number_field(obj, "softcap", what, c.softcap);
-  c.rotary_base = number_field(obj, "rotaryBase", what, c.rotary_base);
+  if (!ve.IsBoolean()) throw InvalidArgument("model config.valueEmbeds must be true or false");
+  c.value_embeds = ve.As<Napi::Boolean>().Value();
+  c.softcap = number_field(obj, "softcap", what);
+  c.rotary_base = number_field(obj, "rotaryBase", what);
   c.validate();
   return c;
 }
 
 OptimizerConfig to_optimizer_config(const Napi::Value& value) {
-  OptimizerConfig c;
-  if (value.IsUndefined()) return c;
-  auto obj = expect_object(value, "optimizer config");
   const char* what = "optimizer config";
-  c.embedding_lr = number_field(obj, "embeddingLr", what, c.embedding_lr);
-  c.unembedding_lr = number_field(obj, "unembeddingLr", what, c.unembedding_lr);
-  c.matrix_lr = number_field(obj, "matrixLr", what, c.matrix_lr);
-  c.scalar_lr = number_field(obj, "scalarLr", what, c.scalar_lr);
-  c.weight_decay = number_field(obj, "weightDecay", what, c.weight_decay);
-  c.beta1 = number_field(obj, "beta1", what, c.beta1);
-  c.beta2 = number_field(obj, "beta2", what, c.beta2);
-  c.ns_steps = static_cast<int>(number_field(obj, "nsSteps", what, c.ns_steps));
+  auto obj = expect_object(value, what);
+  OptimizerConfig c;
+  c.embedding_lr = number_field(obj, "embeddingLr", what);
+  c.unembedding_lr = number_field(obj, "unembeddingLr", what);
+  c.matrix_lr = number_field(obj, "matrixLr", what);
+  c.scalar_lr = number_field(obj, "scalarLr", what);
+  c.weight_decay = number_field(obj, "weightDecay", what);
+  c.beta1 = number_field(obj, "beta1", what);
+  c.beta2 = number_field(obj, "beta2", what);
+  c.adam_eps = number_field(obj, "adamEps", what);
+  c.muon_beta2 = number_field(obj, "muonBeta2", what);
+  c.ns_steps = static_cast<int>(int_field(obj, "nsSteps", what));
   for (double beta : {c.beta1, c.beta2}) {
     if (beta < 0 || beta >= 1) throw InvalidArgument("optimizer config: Adam betas must lie in [0, 1)");
   }
+  if (c.muon_beta2 < 0 || c.muon_beta2 >= 1) throw InvalidArgument("optimizer config.muonBeta2 must lie in [0, 1)");
   return c;
 }
 
 StepSettings to_step_settings(const Napi::Value& value) {
-  StepSettings s;
-  if (value.IsUndefined()) return s;
-  auto obj = expect_object(value, "step settings");
   const char* what = "step settings";
-  s.lr_multiplier = number_field(obj, "lrMultiplier", what, s.lr_multiplier);
-  s.muon_momentum = number_field(obj, "muonMomentum", what, s.muon_momentum);
-  s.muon_weight_decay = number_field(obj, "muonWeightDecay", what, s.muon_weight_decay);
+  auto obj = expect_object(value, what);
+  StepSettings s;
+  s.lr_multiplier = number_field(obj, "lrMultiplier", what);
+  s.muon_momentum = number_field(obj, "muonMomentum", what);
+  s.muon_weight_decay = number_field(obj, "muonWeightDecay", what);
   if (s.muon_momentum < 0 || s.muon_momentum >= 1) throw InvalidArgument("step settings.muonMomentum must lie in [0, 1)");
   return s;
 }

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "model/gpt_config.h"
+#include "model/gpt.h"
 #include "optimizer/muon_adamw.h"
 
 namespace ar {

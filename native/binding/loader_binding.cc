@@ -3,10 +3,10 @@
 #include <memory>
 #include <string>
 
-#include "data/data_loader.h"
-#include "runtime/errors.h"
 #include "binding/js_convert.h"
+#include "data/data_loader.h"
 #include "data/token_file.h"
+#include "runtime/errors.h"
 
 namespace ar {
 namespace {

@@ -3,11 +3,11 @@
 #include <unordered_map>
 
 #include "binding/async_task.h"
-#include "eval/bpb.h"
-#include "runtime/device.h"
-#include "runtime/errors.h"
 #include "binding/js_convert.h"
 #include "data/safetensors.h"
+#include "eval/scorer.h"
+#include "runtime/device.h"
+#include "runtime/errors.h"
 
 namespace ar {
 namespace {
@@ -54,11 +54,9 @@ Napi::Function ModelBinding::Define(Napi::Env env) {
                          InstanceMethod<&ModelBinding::BpbSums>("bpbSums"),
                          InstanceMethod<&ModelBinding::Parameters>("parameters"),
                          InstanceMethod<&ModelBinding::ParamCounts>("paramCounts"),
-                         InstanceMethod<&ModelBinding::FlopsPerToken>("flopsPerToken"),
                          InstanceMethod<&ModelBinding::DeviceInfo>("deviceInfo"),
                          InstanceMethod<&ModelBinding::Save>("save"),
                          InstanceMethod<&ModelBinding::Load>("load"),
-                         InstanceMethod<&ModelBinding::ZeroGrad>("zeroGrad"),
                          InstanceMethod<&ModelBinding::Synchronize>("synchronize"),
                          InstanceMethod<&ModelBinding::PeakMemoryBytes>("peakMemoryBytes"),
                          InstanceMethod<&ModelBinding::ResetPeakMemory>("resetPeakMemory"),
@@ -70,13 +68,10 @@ Napi::Function ModelBinding::Define(Napi::Env env) {
 ModelBinding::ModelBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelBinding>(info) {
   guarded(info.Env(), [&] {
     auto config = to_gpt_config(info[0]);
-    std::string device = "auto";
-    int64_t seed = 42;
-    if (info.Length() > 1 && info[1].IsObject()) {
-      auto opts = info[1].As<Napi::Object>();
-      if (!opts.Get("device").IsUndefined()) device = to_string(opts.Get("device"), "options.device");
-      if (!opts.Get("seed").IsUndefined()) seed = to_int(opts.Get("seed"), "options.seed", 0);
-    }
+    if (!info[1].IsObject()) throw InvalidArgument("NativeModel options must be an object {device, seed}");
+    auto opts = info[1].As<Napi::Object>();
+    auto device = to_string(opts.Get("device"), "options.device");
+    auto seed = to_int(opts.Get("seed"), "options.seed", 0);
     auto choice = choose_device(device);
     torch::manual_seed(static_cast<uint64_t>(seed));
     model_ = std::make_shared<GPT>(config, choice);
@@ -102,7 +97,7 @@ Napi::Value ModelBinding::ForwardBackward(const Napi::CallbackInfo& info) {
     auto m = model("forwardBackward");
     auto batch = read_batch(info, 0, true, *m);
     double scale = info.Length() > 4 && !info[4].IsUndefined() ? to_number(info[4], "lossScale") : 1.0;
-    auto loss = m->loss(batch.inputs, batch.targets, false);
+    auto loss = m->loss(batch.inputs, batch.targets);
     (loss * scale).backward();
     return Napi::Number::New(info.Env(), loss.item<double>());
   });
@@ -123,7 +118,7 @@ Napi::Value ModelBinding::PerTokenLoss(const Napi::CallbackInfo& info) {
     auto m = model("perTokenLoss");
     auto batch = read_batch(info, 0, true, *m);
     return AsyncTask<torch::Tensor>::Start(
-        info.Env(), [m, batch] { return m->loss(batch.inputs, batch.targets, true).to(torch::kCPU); },
+        info.Env(), [m, batch] { return m->per_token_loss(batch.inputs, batch.targets).to(torch::kCPU); },
         [](Napi::Env env, torch::Tensor& t) -> Napi::Value { return to_float32_array(env, t); },
         claim("perTokenLoss"));
   });
@@ -135,24 +130,15 @@ Napi::Value ModelBinding::BpbSums(const Napi::CallbackInfo& info) {
     auto batch = read_batch(info, 0, true, *m);
     if (info.Length() < 5) throw InvalidArgument("bpbSums(): tokenBytes (Int32Array, one entry per token id) is required");
     auto token_bytes = to_int_tensor(info[4], "tokenBytes");
-    if (token_bytes.numel() != m->config().vocab_size) {
-      throw InvalidArgument("tokenBytes has " + std::to_string(token_bytes.numel()) + " entries, the vocabulary " +
-                            std::to_string(m->config().vocab_size) + ": use the token_bytes of the model's tokenizer");
-    }
-    if (token_bytes.lt(0).any().item<bool>()) throw InvalidArgument("tokenBytes must not contain negative lengths");
+    check_token_bytes(token_bytes, m->config().vocab_size);
     // sync: on this (JavaScript) thread, the sums returned rather than a Promise. A training
     // process evaluates this way: OpenMP work on a pool thread would give libgomp a second
     // thread team, which shortens every idle thread's spin (slower parallel regions).
     if (info.Length() > 5 && info[5].ToBoolean().Value()) {
-      torch::NoGradGuard no_grad;
-      return sums_to_js(info.Env(), bpb_sums(m->loss(batch.inputs, batch.targets, true), batch.targets, token_bytes));
+      return sums_to_js(info.Env(), score(*m, batch.inputs, batch.targets, token_bytes));
     }
     return AsyncTask<ar::BpbSums>::Start(
-        info.Env(),
-        [m, batch, token_bytes] {
-          auto loss = m->loss(batch.inputs, batch.targets, true);
-          return bpb_sums(loss, batch.targets, token_bytes);
-        },
+        info.Env(), [m, batch, token_bytes] { return score(*m, batch.inputs, batch.targets, token_bytes); },
         [](Napi::Env env, ar::BpbSums& s) -> Napi::Value { return sums_to_js(env, s); }, claim("bpbSums"));
   });
 }
@@ -186,12 +172,6 @@ Napi::Value ModelBinding::ParamCounts(const Napi::CallbackInfo& info) {
     obj.Set("scalars", static_cast<double>(c.scalars));
     obj.Set("total", static_cast<double>(c.total));
     return obj;
-  });
-}
-
-Napi::Value ModelBinding::FlopsPerToken(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&]() -> Napi::Value {
-    return Napi::Number::New(info.Env(), model("flopsPerToken")->flops_per_token());
   });
 }
 
@@ -266,13 +246,6 @@ Napi::Value ModelBinding::Load(const Napi::CallbackInfo& info) {
           return true;
         },
         [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, claim("load"));
-  });
-}
-
-Napi::Value ModelBinding::ZeroGrad(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&]() -> Napi::Value {
-    model("zeroGrad")->zero_grad(/*set_to_none=*/true);
-    return info.Env().Undefined();
   });
 }
 

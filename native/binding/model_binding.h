@@ -28,11 +28,9 @@ class ModelBinding : public Napi::ObjectWrap<ModelBinding> {
   Napi::Value BpbSums(const Napi::CallbackInfo& info);
   Napi::Value Parameters(const Napi::CallbackInfo& info);
   Napi::Value ParamCounts(const Napi::CallbackInfo& info);
-  Napi::Value FlopsPerToken(const Napi::CallbackInfo& info);
   Napi::Value DeviceInfo(const Napi::CallbackInfo& info);
   Napi::Value Save(const Napi::CallbackInfo& info);
   Napi::Value Load(const Napi::CallbackInfo& info);
-  Napi::Value ZeroGrad(const Napi::CallbackInfo& info);
   Napi::Value Synchronize(const Napi::CallbackInfo& info);
   Napi::Value PeakMemoryBytes(const Napi::CallbackInfo& info);
   Napi::Value ResetPeakMemory(const Napi::CallbackInfo& info);

@@ -1,8 +1,8 @@
 #include "binding/optimizer_binding.h"
 
 #include "binding/addon_data.h"
-#include "runtime/errors.h"
 #include "binding/js_convert.h"
+#include "runtime/errors.h"
 
 namespace ar {
 
@@ -10,7 +10,6 @@ Napi::Function OptimizerBinding::Define(Napi::Env env) {
   return DefineClass(env, "NativeOptimizer",
                      {
                          InstanceMethod<&OptimizerBinding::Step>("step"),
-                         InstanceMethod<&OptimizerBinding::ZeroGrad>("zeroGrad"),
                          InstanceMethod<&OptimizerBinding::Groups>("groups"),
                          InstanceMethod<&OptimizerBinding::Steps>("steps"),
                          InstanceMethod<&OptimizerBinding::Dispose>("dispose"),
@@ -25,7 +24,7 @@ OptimizerBinding::OptimizerBinding(const Napi::CallbackInfo& info) : Napi::Objec
     }
     model_ = ModelBinding::Unwrap(info[0].As<Napi::Object>());
     model_ref_ = Napi::Persistent(info[0].As<Napi::Object>());
-    auto cfg = to_optimizer_config(info.Length() > 1 ? info[1] : info.Env().Undefined());
+    auto cfg = to_optimizer_config(info[1]);
     optimizer_ = std::make_unique<MuonAdamW>(*model_->model("NativeOptimizer"), cfg);
   });
 }
@@ -39,15 +38,8 @@ MuonAdamW& OptimizerBinding::optimizer(const char* caller) {
 Napi::Value OptimizerBinding::Step(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     auto& opt = optimizer("step");
-    opt.step(to_step_settings(info.Length() > 0 ? info[0] : info.Env().Undefined()));
+    opt.step(to_step_settings(info[0]));
     opt.zero_grad();
-    return info.Env().Undefined();
-  });
-}
-
-Napi::Value OptimizerBinding::ZeroGrad(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&]() -> Napi::Value {
-    optimizer("zeroGrad").zero_grad();
     return info.Env().Undefined();
   });
 }

@@ -19,7 +19,6 @@ class OptimizerBinding : public Napi::ObjectWrap<OptimizerBinding> {
 
  private:
   Napi::Value Step(const Napi::CallbackInfo& info);
-  Napi::Value ZeroGrad(const Napi::CallbackInfo& info);
   Napi::Value Groups(const Napi::CallbackInfo& info);
   Napi::Value Steps(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);

@@ -7,11 +7,11 @@
 #include <vector>
 
 #include "binding/async_task.h"
+#include "binding/js_convert.h"
+#include "runtime/errors.h"
+#include "runtime/threads.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/chunk_counts.h"
-#include "runtime/errors.h"
-#include "binding/js_convert.h"
-#include "runtime/threads.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8.h"
 

@@ -7,7 +7,13 @@
 namespace ar {
 namespace {
 
+// Query block length of the blocked path. The test addon can change it (to exercise block
+// boundaries); the release addon has no switch, only the constant.
+#if AUTORESEARCH_TESTING
 int64_t g_block = 128;
+#else
+constexpr int64_t g_block = 128;
+#endif
 
 // (B, T, Hkv, D) -> (B, H, T, D): GQA shares each kv head across H / Hkv query heads.
 torch::Tensor heads_first(const torch::Tensor& x, int64_t n_head) {
@@ -58,8 +64,10 @@ torch::Tensor block_math(const torch::Tensor& q, const torch::Tensor& k, const t
 
 }  // namespace
 
+#if AUTORESEARCH_TESTING
 void set_attention_block_size(int64_t block) { g_block = std::max<int64_t>(1, block); }
 int64_t attention_block_size() { return g_block; }
+#endif
 
 torch::Tensor causal_window_attention(const torch::Tensor& q_in, const torch::Tensor& k_in, const torch::Tensor& v_in,
                                       int64_t window) {

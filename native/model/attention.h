@@ -17,8 +17,11 @@ namespace ar {
 torch::Tensor causal_window_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                       int64_t window);
 
-// Query block length of the blocked path (tests shrink it to exercise block boundaries).
+#if AUTORESEARCH_TESTING
+// Test addon only: the query block length of the blocked path (tests shrink it to exercise
+// block boundaries).
 void set_attention_block_size(int64_t block);
 int64_t attention_block_size();
+#endif
 
 }  // namespace ar

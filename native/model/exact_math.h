@@ -1,6 +1,6 @@
 // exp(cap * tanh(u)) for the evaluation's soft-capped softmax, in double precision, 4 lanes at
 // a time: the terms whose sum is the denominator of every scored token's probability. Where
-// native/fast_math.h trades accuracy for speed (tanh with an absolute error of ~1e-7, which the
+// model/fast_math.h trades accuracy for speed (tanh with an absolute error of ~1e-7, which the
 // cap turns into ~1.5e-6 relative error per term), this is exact to double precision: within
 // ~5e-15 relative of the true value for the float32 input (checked against std::exp(cap *
 // std::tanh(u)) in test/native/eval-clones.test.ts).

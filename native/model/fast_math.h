@@ -1,7 +1,7 @@
 // exp and tanh on 8 floats at a time (GCC/Clang vector extensions: AVX registers in the AVX2
 // variants of the loops that call them, SSE pairs or NEON elsewhere), for the soft-capped
 // softmax of the LM head in training, which evaluates them V times per token. (The evaluation
-// uses native/exact_math.h instead: val_bpb does not rest on these approximations.)
+// uses model/exact_math.h instead: val_bpb does not rest on these approximations.)
 // exp: Cephes' expf (range reduction by ln 2 in two parts, degree-6 polynomial), ~1 ulp on
 // [-87, 88]; inputs are clamped to that range. tanh(u) = 1 - 2 / (exp(2u) + 1): an absolute
 // error of ~1e-7, which is what a soft-capped logit (cap * tanh) needs; exact when saturated.

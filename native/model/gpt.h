@@ -3,19 +3,50 @@
 // per-layer sliding windows, ReLU^2 MLP (or SwiGLU / GELU), residual and x0 lambdas, untied
 // head, fp32 logits with a tanh soft-cap. Parameter names follow the reference so that
 // checkpoints load into a PyTorch implementation of the same model.
+//
+// Read top to bottom: the config (GPTConfig), the modules that hold the weights, then GPT.
+// The code is in gpt.cc; attention.h (windowed attention) and softcap_cross_entropy.h (the
+// chunked head + loss) are the two pieces big enough for their own files.
 #pragma once
 
 #include <torch/torch.h>
 
-#include <map>
 #include <string>
 #include <vector>
 
 #include "runtime/device.h"
-#include "model/gpt_config.h"
-#include "model/rotary.h"
 
 namespace ar {
+
+enum class MlpActivation { ReLU2, SwiGLU, GELU };
+
+// "relu2" | "swiglu" | "gelu", as the JavaScript side names them; InvalidArgument otherwise.
+MlpActivation parse_mlp_activation(const std::string& name);
+
+// The model's shape and its architecture options, validated before any tensor exists. Every
+// field comes from JavaScript (lib/model-config.ts resolves sizing and window patterns): the
+// struct has no defaults of its own.
+struct GPTConfig {
+  int64_t vocab_size;
+  int64_t sequence_len;
+  int64_t n_layer;
+  int64_t n_head;
+  int64_t n_kv_head;             // GQA when smaller; must divide n_head
+  int64_t n_embd;                // model_dim = n_head * head_dim
+  std::vector<int64_t> windows;  // per layer: query i sees keys i - window .. i
+  MlpActivation mlp_activation;
+  double mlp_ratio;              // hidden = mlp_ratio * n_embd
+  bool value_embeds;             // value embeddings on alternating layers (last included)
+  double softcap;                // logits = softcap * tanh(logits / softcap); <= 0 turns it off
+  double rotary_base;
+
+  int64_t head_dim() const { return n_embd / n_head; }
+  int64_t mlp_hidden() const;
+  bool has_value_embed(int64_t layer) const;
+
+  // Throws InvalidArgument naming the inconsistent setting and what would work.
+  void validate() const;
+};
 
 struct AttentionImpl : torch::nn::Module {
   AttentionImpl(const GPTConfig& cfg, bool has_ve);
@@ -25,7 +56,7 @@ TORCH_MODULE(Attention);
 
 struct MLPImpl : torch::nn::Module {
   explicit MLPImpl(const GPTConfig& cfg);
-  torch::nn::Linear c_fc{nullptr}, c_gate{nullptr}, c_proj{nullptr};  // c_gate only for swiglu
+  torch::nn::Linear c_fc{nullptr}, c_gate{nullptr}, c_proj{nullptr};  // c_gate only for SwiGLU
 };
 TORCH_MODULE(MLP);
 
@@ -43,7 +74,8 @@ struct TransformerImpl : torch::nn::Module {
 };
 TORCH_MODULE(Transformer);
 
-// Parameter counts in the reference's breakdown.
+// Parameter counts in the reference's breakdown, counted on the model's tensors. (The
+// formulas for a config, and the FLOPs per token, are in lib/gpt.ts.)
 struct ParamCounts {
   int64_t wte = 0, value_embeds = 0, lm_head = 0, transformer_matrices = 0, scalars = 0, total = 0;
 };
@@ -57,13 +89,14 @@ class GPT : public torch::nn::Module {
 
   // idx: (B, T) int64 -> logits (B, T, V) in fp32, soft-capped.
   torch::Tensor forward(const torch::Tensor& idx);
-  // Cross entropy with ignore index -1: mean over counted tokens, or per token (B, T); the head
-  // and loss run in chunks of rows (softcap_cross_entropy.h).
-  torch::Tensor loss(const torch::Tensor& idx, const torch::Tensor& targets, bool per_token);
+  // Mean cross entropy over the targets that are not -1, differentiable: the training loss.
+  // The head and loss run in chunks of rows (softcap_cross_entropy.h).
+  torch::Tensor loss(const torch::Tensor& idx, const torch::Tensor& targets);
+  // Cross entropy per token (B, T), 0 where the target is -1, without autograd: what the
+  // scorer (eval/scorer.h) sums.
+  torch::Tensor per_token_loss(const torch::Tensor& idx, const torch::Tensor& targets);
 
   ParamCounts param_counts() const;
-  // 6 * (params - wte - value embeds - lambdas) + sum over layers of 12 * H * D * min(window, T).
-  double flops_per_token() const;
 
   const GPTConfig& config() const { return cfg_; }
   const DeviceChoice& device() const { return device_; }
@@ -78,10 +111,10 @@ class GPT : public torch::nn::Module {
 
  private:
   torch::Tensor linear(const torch::Tensor& x, const torch::nn::Linear& layer) const;
+  torch::Tensor rotate(const torch::Tensor& x) const;
   torch::Tensor attention(const Attention& attn, const torch::Tensor& x, const torch::Tensor& ve, int64_t layer);
   torch::Tensor mlp(const MLP& m, const torch::Tensor& x);
   torch::Tensor hidden(const torch::Tensor& idx);  // final normed hidden states (B, T, C)
-  torch::Tensor logits_from_hidden(const torch::Tensor& x);
 
   GPTConfig cfg_;
   DeviceChoice device_;
@@ -89,7 +122,7 @@ class GPT : public torch::nn::Module {
   torch::nn::Linear lm_head_{nullptr};
   torch::nn::ModuleDict value_embeds_{nullptr};
   torch::Tensor resid_lambdas_, x0_lambdas_;
-  RotaryTables rotary_;
+  torch::Tensor rotary_cos_, rotary_sin_;  // (1, L, 1, D/2) each, L = 10 x sequence_len
 };
 
 }  // namespace ar

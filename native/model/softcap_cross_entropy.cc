@@ -13,17 +13,16 @@
 #include <string>
 #include <vector>
 
-#include "runtime/errors.h"
 #include "model/exact_math.h"
 #include "model/fast_math.h"
+#include "runtime/errors.h"
 
 namespace ar {
 namespace {
 
-// Rows per chunk: the evaluation's 128 x V fp32 logits are 4 MB at V 8192 (128 and 256 rows
-// measured ~5% faster than 64, 32 slower: the head's matmul has K = model_dim only). Training
-// keeps one n x V buffer per chunk and accumulates the weight gradient once per chunk, so it
-// takes more rows (512 measured a little faster than 256).
+// Rows per chunk: a chunk of logits should stay in cache, yet the head's matmul (K = model_dim
+// only) needs enough rows to run efficiently. Training keeps one n x V buffer per chunk and
+// accumulates the weight gradient once per chunk, so it takes more rows than the evaluation.
 constexpr int64_t kEvalRows = 128;
 constexpr int64_t kTrainRows = 512;
 
@@ -37,15 +36,15 @@ torch::Tensor scaled_by_cap(const torch::Tensor& w, double cap) { return cap > 0
 // The CPU paths (fp32, cap <= 60) work on one row of u = z / cap at a time while it is in
 // cache, instead of a libtorch operation and a trip through memory per step.
 // - Training: the loss and the gradient in two passes over the row (softcap_grad_row), with the
-//   fast float polynomials of native/fast_math.h, 8 floats at a time.
+//   fast float polynomials of model/fast_math.h, 8 floats at a time.
 // - Evaluation: the row's sum of exp(cap * tanh(u)) exact to double precision
-//   (native/exact_math.h), then the loss in double precision: val_bpb does not depend on an
+//   (model/exact_math.h), then the loss in double precision: val_bpb does not depend on an
 //   approximation, and it is the same whichever variant below the CPU runs.
 // x86-64 builds carry each loop in variants for what the CPU offers, picked once when the
-// addon loads: "x86-64-v3" (AVX2 and FMA: the training polynomials take ~35% less time),
+// addon loads: "x86-64-v3" (AVX2 and FMA, the fastest for the training polynomials),
 // "avx2" and "default" (the x86-64 baseline, SSE2). The exact sums are compiled for the
 // baseline and for "avx2" only, never with FMA (see exact_math.h); "x86-64-v3" uses the "avx2"
-// one. Tests switch variants (set_cpu_kernel_variant) to check that evaluations agree.
+// one. The test addon can switch variants (set_cpu_kernel_variant) to check that evaluations agree.
 // (GCC 12 and later: older ones know no x86-64-v3 and get "avx2" and "default".)
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define AR_X86_VARIANTS 1
@@ -153,7 +152,7 @@ const CpuKernels* best_variant() {
   return &kVariants[std::size(kVariants) - 1];
 }
 
-// Chosen when the addon loads, as an ifunc resolver would; only tests change it.
+// Chosen when the addon loads, as an ifunc resolver would; only the test addon changes it.
 std::atomic<const CpuKernels*> g_kernels{best_variant()};
 
 // One table per soft-cap value seen (a model has one).
@@ -312,6 +311,7 @@ torch::Tensor softcap_cross_entropy_mean(const torch::Tensor& x, const torch::Te
   return SoftcapCrossEntropy::apply(x, weight, targets, cap);
 }
 
+#if AUTORESEARCH_TESTING
 std::vector<std::string> cpu_kernel_variants() {
   std::vector<std::string> out;
   for (const auto& k : kVariants) {
@@ -338,5 +338,6 @@ void set_cpu_kernel_variant(const std::string& name) {
   for (const auto& k : kVariants) known += (known.empty() ? "" : ", ") + std::string(k.name);
   throw InvalidArgument("no kernel variant '" + name + "' in this build (it has: " + known + ")");
 }
+#endif
 
 }  // namespace ar

@@ -18,22 +18,24 @@
 
 namespace ar {
 
+// Every field comes from JavaScript (lib/optimizer.ts holds the values): no defaults here.
 struct OptimizerConfig {
-  double embedding_lr = 0.6;    // wte and value embeddings (times (model_dim/768)^-0.5)
-  double unembedding_lr = 0.004;  // lm_head (times (model_dim/768)^-0.5)
-  double matrix_lr = 0.04;      // Muon groups
-  double scalar_lr = 0.5;       // x0_lambdas; resid_lambdas get 1% of it
-  double weight_decay = 0.2;    // Muon weight decay before scheduling
-  double beta1 = 0.8, beta2 = 0.95;  // AdamW betas (x0_lambdas use 0.96, 0.95)
-  double adam_eps = 1e-10;
-  double muon_beta2 = 0.95;     // NorMuon second-moment decay
-  int ns_steps = 5;             // Polar Express iterations
+  double embedding_lr;    // wte and value embeddings (times (model_dim/768)^-0.5)
+  double unembedding_lr;  // lm_head (times (model_dim/768)^-0.5)
+  double matrix_lr;       // Muon groups
+  double scalar_lr;       // x0_lambdas; resid_lambdas get 1% of it
+  double weight_decay;    // Muon weight decay before scheduling
+  double beta1, beta2;    // AdamW betas (x0_lambdas use 0.96, 0.95)
+  double adam_eps;
+  double muon_beta2;      // NorMuon second-moment decay
+  int ns_steps;           // Polar Express iterations
 };
 
+// The schedule values of one step, computed in TypeScript.
 struct StepSettings {
-  double lr_multiplier = 1.0;
-  double muon_momentum = 0.95;
-  double muon_weight_decay = 0.2;
+  double lr_multiplier;
+  double muon_momentum;
+  double muon_weight_decay;
 };
 
 // One AdamW update of p in place (SPEC §5); step counts from 1.

@@ -42,7 +42,7 @@ DeviceChoice choose_device(const std::string& requested) {
 }
 
 #if !AUTORESEARCH_WITH_CUDA
-// CPU-only libtorch: the CUDA pieces live in cuda_device.cc, compiled only with CUDA.
+// CPU-only libtorch: the CUDA pieces live in runtime/cuda_device.cc, compiled only with CUDA.
 std::string cuda_device_name(int) { return ""; }
 void synchronize(const torch::Device&) {}
 double peak_memory_bytes(const torch::Device&) { return -1; }
