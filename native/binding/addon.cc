@@ -1,7 +1,5 @@
-// Entry point of the addon: registers NativeModel, NativeOptimizer, the tokenizer classes
-// (NativeBpeTrainer, NativeTokenizer), the runtime functions (threads, seed, device and build
-// facts, matmul probe) and the testing hooks.
-// lib/native/addon.ts is the hand-written TypeScript description of everything exported here.
+#include "binding/addon.h"
+
 #include <napi.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -10,18 +8,17 @@
 #include <thread>
 
 #include "binding/addon_data.h"
-#include "runtime/allocator.h"
 #include "binding/async_task.h"
-#include "runtime/device.h"
-#include "runtime/errors.h"
 #include "binding/js_convert.h"
 #include "binding/loader_binding.h"
-#include "runtime/matmul_probe.h"
 #include "binding/model_binding.h"
 #include "binding/optimizer_binding.h"
-#include "testing/testing_binding.h"
-#include "runtime/threads.h"
 #include "binding/tokenizer_binding.h"
+#include "runtime/allocator.h"
+#include "runtime/device.h"
+#include "runtime/errors.h"
+#include "runtime/matmul_probe.h"
+#include "runtime/threads.h"
 
 namespace ar {
 namespace {
@@ -92,7 +89,7 @@ Napi::Value MeasureMatmulFlops(const Napi::CallbackInfo& info) {
 // measureMatmulFlopsSync(n, repeats, device) -> number, on the calling (JavaScript) thread.
 // A training process probes this way: OpenMP work on a second thread gives libgomp a second
 // thread team, and with more OpenMP threads than cores libgomp shortens every idle thread's
-// spin, which made each later training step ~15% slower (2 cores, OpenMP OpenBLAS).
+// spin, which slows every later training step (seen on 2 cores with OpenMP OpenBLAS).
 Napi::Value MeasureMatmulFlopsSync(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     auto a = read_probe_args(info);
@@ -100,7 +97,9 @@ Napi::Value MeasureMatmulFlopsSync(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
+}  // namespace
+
+Napi::Object init_addon(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   auto model = ModelBinding::Define(env);
   auto optimizer = OptimizerBinding::Define(env);
@@ -122,13 +121,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("manualSeed", Napi::Function::New<ManualSeed>(env, "manualSeed"));
   exports.Set("measureMatmulFlops", Napi::Function::New<MeasureMatmulFlops>(env, "measureMatmulFlops"));
   exports.Set("measureMatmulFlopsSync", Napi::Function::New<MeasureMatmulFlopsSync>(env, "measureMatmulFlopsSync"));
-  exports.Set("testing", define_testing(env));
   define_tokenizer(env, exports);
   return exports;
 }
 
-}  // namespace
 }  // namespace ar
-
-static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return ar::Init(env, exports); }
-NODE_API_MODULE(autoresearch, InitAddon)

@@ -1,16 +1,20 @@
-#include "testing/testing_binding.h"
-
+// Internals exposed to the test-suite as the `testing` object of the test addon
+// (autoresearch_testing.node; never in the release addon, which the library and the package
+// use) so that single pieces can be checked against hand computations on small tensors: the
+// same functions the model and optimizer call, and the switches tests turn (attention block
+// size, CPU kernel variant).
 #include <torch/torch.h>
 
+#include "binding/addon.h"
 #include "binding/addon_data.h"
-#include "model/attention.h"
-#include "eval/bpb.h"
-#include "runtime/errors.h"
 #include "binding/js_convert.h"
 #include "binding/model_binding.h"
+#include "eval/scorer.h"
+#include "model/attention.h"
+#include "model/softcap_cross_entropy.h"
 #include "optimizer/muon_adamw.h"
 #include "optimizer/polar_express.h"
-#include "model/softcap_cross_entropy.h"
+#include "runtime/errors.h"
 
 namespace ar {
 namespace {
@@ -136,7 +140,7 @@ Napi::Value SetCpuKernelVariant(const Napi::CallbackInfo& info) {
 }
 
 // softcapExpSum(u: Float32Array, cap) -> the sum over u of exp(cap * tanh(u)) as the
-// evaluation computes it (native/exact_math.h, the active variant), in double precision.
+// evaluation computes it (model/exact_math.h, the active variant), in double precision.
 Napi::Value SoftcapExpSum(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     auto u = to_float_vector(info[0], "u");
@@ -185,8 +189,6 @@ Napi::Value DropGradients(const Napi::CallbackInfo& info) {
   });
 }
 
-}  // namespace
-
 Napi::Object define_testing(Napi::Env env) {
   auto t = Napi::Object::New(env);
   t.Set("polarExpress", Napi::Function::New<PolarExpress>(env, "polarExpress"));
@@ -203,4 +205,14 @@ Napi::Object define_testing(Napi::Env env) {
   return t;
 }
 
+}  // namespace
 }  // namespace ar
+
+// The test addon's module registration (autoresearch_testing.node): the release addon's exports
+// plus `testing`.
+static Napi::Object InitTestAddon(Napi::Env env, Napi::Object exports) {
+  ar::init_addon(env, exports);
+  exports.Set("testing", ar::define_testing(env));
+  return exports;
+}
+NODE_API_MODULE(autoresearch_testing, InitTestAddon)
