@@ -1,6 +1,7 @@
 # Second front-end to the same build, for node-gyp (prebuildify, node-gyp-build's install
 # fallback). Sources, include paths, libraries and defines all come from scripts/libtorch.js,
-# exactly as in CMakeLists.txt, so the two builds cannot drift apart.
+# exactly as in CMakeLists.txt, so the two builds cannot drift apart. It builds the release addon
+# only; the test addon (native/testing/) comes from CMake, `npm run build:native`.
 {
   "targets": [
     {

@@ -10,7 +10,7 @@ function positiveInt(name: string): number | undefined {
 }
 
 // Read natively: AUTORESEARCH_SYSTEM_MALLOC=1 keeps glibc's default of returning freed
-// memory to the OS (see native/allocator.h). OMP_WAIT_POLICY is chosen for the BLAS (lib/native/blas-threading.ts).
+// memory to the OS (see native/runtime/allocator.h). OMP_WAIT_POLICY is chosen for the BLAS (lib/native/blas-threading.ts).
 export const env = {
   /** AUTORESEARCH_CACHE_DIR: where prepared data lives (default ~/.cache/autoresearch). */
   cacheDir: (): string | undefined => process.env.AUTORESEARCH_CACHE_DIR || undefined,
@@ -18,6 +18,8 @@ export const env = {
   threads: (): number | undefined => positiveInt('AUTORESEARCH_THREADS'),
   /** AUTORESEARCH_ADDON: load this .node file instead of searching prebuilds/ and build/. */
   addonPath: (): string | undefined => process.env.AUTORESEARCH_ADDON || undefined,
+  /** AUTORESEARCH_TEST_ADDON=1: load the test addon (with the test hooks) from build/Release/ first; the test-suite sets it. */
+  testAddon: (): boolean => process.env.AUTORESEARCH_TEST_ADDON === '1',
   /** AUTORESEARCH_TIME_BUDGET: training seconds per experiment (default 300). */
   timeBudget: (): number | undefined => positiveInt('AUTORESEARCH_TIME_BUDGET'),
   /** AUTORESEARCH_DEVICE: auto | cpu | cuda | cuda:N (default auto). */

@@ -8,10 +8,10 @@ import { buildHeader, configFromHeader, matchParameters, readHeader } from './ch
 import { env } from './env';
 import { DisposedError } from './errors';
 import { REFERENCE_DEFAULTS } from './config/knobs';
-import { toNativeConfig, validateModelConfig, type ModelConfig } from './config/model-config';
+import { resolveWindows, toNativeConfig, validateModelConfig, type ModelConfig } from './config/model-config';
 import type { NativeBpbSums, NativeModel, NativeParamCounts, NativeParameterInfo } from './native/addon';
 import { addon } from './native/load';
-import { OPTIMIZER_DEFAULTS, Optimizer, type OptimizerConfig, type StepSettings } from './optimizer';
+import { OPTIMIZER_CONSTANTS, OPTIMIZER_DEFAULTS, Optimizer, type OptimizerConfig, type StepSettings } from './optimizer';
 
 export interface GPTOptions {
   /** 'auto' (CUDA if available, else CPU) | 'cpu' | 'cuda' | 'cuda:N'. Default: AUTORESEARCH_DEVICE or auto. */
@@ -30,6 +30,38 @@ export interface DeviceInfo {
 }
 
 export type ParamCounts = NativeParamCounts;
+
+// The one home of the parameter and FLOPs formulas: the native model only counts its real
+// tensors (paramCounts(), which the tests hold these formulas to).
+
+/** Parameter counts a model of this config has, without building it. */
+export function estimateParams(c: ModelConfig): { total: number; wte: number; valueEmbeds: number; scalars: number } {
+  const headDim = c.nEmbd / c.nHead;
+  const kvDim = c.nKvHead * headDim;
+  const hidden = Math.round(c.mlpRatio * c.nEmbd);
+  const veLayers = c.valueEmbeds ? Array.from({ length: c.nLayer }, (_, i) => i).filter((i) => i % 2 === (c.nLayer - 1) % 2).length : 0;
+  const attention = c.nEmbd * c.nEmbd * 2 + c.nEmbd * kvDim * 2; // c_q, c_proj; c_k, c_v
+  const mlp = c.nEmbd * hidden * (c.mlpActivation === 'swiglu' ? 3 : 2);
+  const matrices = c.nLayer * (attention + mlp) + veLayers * 32 * c.nKvHead;
+  const wte = c.vocabSize * c.nEmbd;
+  const valueEmbeds = veLayers * c.vocabSize * kvDim;
+  const scalars = 2 * c.nLayer;
+  return { total: wte + valueEmbeds + c.vocabSize * c.nEmbd + matrices + scalars, wte, valueEmbeds, scalars };
+}
+
+/**
+ * Training FLOPs per token by the SPEC formula: 6 x (params - wte - value embeds - lambdas)
+ * plus, per layer, 12 x H x D x min(window, T).
+ */
+export function estimateFlopsPerToken(c: ModelConfig): number {
+  const p = estimateParams(c);
+  const dense = 6 * (p.total - p.wte - p.valueEmbeds - p.scalars);
+  const attention = resolveWindows(c.windowPattern, c.nLayer, c.sequenceLen).reduce(
+    (sum, w) => sum + 12 * c.nEmbd * Math.min(w, c.sequenceLen),
+    0,
+  );
+  return dense + attention;
+}
 export type ParameterInfo = NativeParameterInfo;
 
 export class GPT implements Disposable {
@@ -131,6 +163,8 @@ export class GPT implements Disposable {
       weightDecay: full.weightDecay,
       beta1: full.adamBetas[0],
       beta2: full.adamBetas[1],
+      adamEps: OPTIMIZER_CONSTANTS.adamEps,
+      muonBeta2: OPTIMIZER_CONSTANTS.muonBeta2,
       nsSteps: full.nsSteps,
     });
     const optimizer = new Optimizer(native, full);
@@ -150,7 +184,7 @@ export class GPT implements Disposable {
 
   /** Training FLOPs per token (SPEC §4), for MFU. */
   flopsPerToken(): number {
-    return this.#handle().flopsPerToken();
+    return estimateFlopsPerToken(this.config);
   }
 
   /** Waits for queued device work (CUDA); a no-op on the CPU. */

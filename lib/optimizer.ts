@@ -1,5 +1,5 @@
 // MuonAdamW over a GPT's parameters (SPEC §5); the schedules that feed step() live in
-// TypeScript (the training config), the update itself in native/muon_adamw.cc.
+// TypeScript (the training config), the update itself in native/optimizer/muon_adamw.cc.
 import { NS_STEPS, REFERENCE_DEFAULTS } from './config/knobs';
 import { DisposedError } from './errors';
 import type { NativeOptimizer, NativeOptimizerGroup } from './native/addon';
@@ -33,6 +33,9 @@ export const OPTIMIZER_DEFAULTS: OptimizerConfig = {
   nsSteps: NS_STEPS,
 };
 
+/** Fixed by the reference (SPEC §5), not tuned: AdamW's epsilon and NorMuon's second-moment decay. */
+export const OPTIMIZER_CONSTANTS = { adamEps: 1e-10, muonBeta2: 0.95 } as const;
+
 /** Schedule values for one step. */
 export interface StepSettings {
   /** Multiplies every group's initial lr. */
@@ -63,10 +66,6 @@ export class Optimizer implements Disposable {
   /** Applies the accumulated gradients, then clears them. */
   step(settings: StepSettings): void {
     this.#handle().step(settings);
-  }
-
-  zeroGrad(): void {
-    this.#handle().zeroGrad();
   }
 
   /** Parameter groups with their initial learning rates (AdamW groups, then Muon per shape). */

@@ -37,6 +37,7 @@
 // reference's ~45 GB peak at 128 x 2048 tokens; TOTAL_BATCH_SIZE and EVAL_TOKENS scaled down.
 import type { DoctorReport } from './doctor';
 import { REFERENCE_DEFAULTS, type ExperimentConfig } from './config/experiment-config';
+import { estimateFlopsPerToken, estimateParams } from './gpt';
 import { modelConfigFromDepth, resolveWindows, type ModelConfig } from './config/model-config';
 import type { StepTiming, StepTimer } from './step-timer';
 
@@ -136,31 +137,8 @@ export interface Recommendation {
   notes: string[];
 }
 
-/** Parameter counts the native model would have (native/gpt.cc), without building it. */
-export function estimateParams(c: ModelConfig): { total: number; wte: number; valueEmbeds: number; scalars: number } {
-  const headDim = c.nEmbd / c.nHead;
-  const kvDim = c.nKvHead * headDim;
-  const hidden = Math.round(c.mlpRatio * c.nEmbd);
-  const veLayers = c.valueEmbeds ? Array.from({ length: c.nLayer }, (_, i) => i).filter((i) => i % 2 === (c.nLayer - 1) % 2).length : 0;
-  const attention = c.nEmbd * c.nEmbd * 2 + c.nEmbd * kvDim * 2; // c_q, c_proj; c_k, c_v
-  const mlp = c.nEmbd * hidden * (c.mlpActivation === 'swiglu' ? 3 : 2);
-  const matrices = c.nLayer * (attention + mlp) + veLayers * 32 * c.nKvHead;
-  const wte = c.vocabSize * c.nEmbd;
-  const valueEmbeds = veLayers * c.vocabSize * kvDim;
-  const scalars = 2 * c.nLayer;
-  return { total: wte + valueEmbeds + c.vocabSize * c.nEmbd + matrices + scalars, wte, valueEmbeds, scalars };
-}
-
-/** Training FLOPs per token by the SPEC formula (what model.flopsPerToken() returns). */
-export function estimateFlopsPerToken(c: ModelConfig): number {
-  const p = estimateParams(c);
-  const dense = 6 * (p.total - p.wte - p.valueEmbeds - p.scalars);
-  const attention = resolveWindows(c.windowPattern, c.nLayer, c.sequenceLen).reduce(
-    (sum, w) => sum + 12 * c.nEmbd * Math.min(w, c.sequenceLen),
-    0,
-  );
-  return dense + attention;
-}
+// The formulas live with the model; re-exported here, where sizing uses them.
+export { estimateFlopsPerToken, estimateParams };
 
 function pow2Floor(x: number): number {
   return x >= 1 ? 2 ** Math.floor(Math.log2(x)) : 0;

@@ -118,7 +118,8 @@ async function buildAddon({ install = false } = {}) {
   );
   const env = { ...process.env, JOBS: String(n), CMAKE_BUILD_PARALLEL_LEVEL: String(n) };
   const result = useCmake
-    ? await run(process.execPath, [require.resolve('cmake-js/bin/cmake-js', { paths: [ROOT] }), 'rebuild', '--parallel', String(n)], env)
+    ? // The release addon only: the test addon (native/testing/) is for the project's own tests.
+      await run(process.execPath, [require.resolve('cmake-js/bin/cmake-js', { paths: [ROOT] }), 'rebuild', '--parallel', String(n), '--target', 'autoresearch'], env)
     : await run(process.execPath, [gyp, 'rebuild', '--jobs', String(n)], env);
   const seconds = (Date.now() - started) / 1000;
   if (result.code !== 0) {

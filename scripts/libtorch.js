@@ -12,7 +12,11 @@
 // Usage: node scripts/libtorch.js <command>
 //   info                 JSON description of the libtorch found
 //   torch-dir            directory holding TorchConfig.cmake (for CMake's Torch_DIR)
-//   sources              native sources to compile (CUDA-only files only for a CUDA libtorch)
+//   sources              native sources of the release addon (native/**/*.cc without native/testing/;
+//                        cuda_* files only for a CUDA libtorch)
+//   shared-sources       the part of `sources` compiled once for both addons (CMake)
+//   per-addon-sources    the part of `sources` holding a test-only switch, compiled per addon
+//   testing-sources      the test hooks (native/testing/), only in the test addon
 //   include-dirs         include directories (libtorch, node-addon-api, CUDA when needed)
 //   lib-dir              directory holding libtorch.so
 //   libraries            linker flags for node-gyp (libs + runtime search path)
@@ -205,15 +209,42 @@ function discover() {
   return cached;
 }
 
-/** One list of sources: every native/*.cc, the cuda_* ones only when libtorch has CUDA. */
+/** Every .cc under native/, recursively, as native/<folder>/<file>.cc, sorted. */
+function allSources() {
+  const walk = (dir) =>
+    fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(`${dir}/${e.name}`) : e.name.endsWith('.cc') ? [`${dir}/${e.name}`] : [],
+    );
+  return walk('native').sort();
+}
+
+/**
+ * The addon's sources: every .cc under native/ except the test hooks in native/testing/, and the
+ * cuda_* ones only when libtorch has CUDA. What both front-ends compile into the release addon.
+ */
 function sources() {
   const info = discover();
-  return fs
-    .readdirSync(path.join(ROOT, 'native'))
-    .filter((f) => f.endsWith('.cc'))
-    .filter((f) => info.cuda || !f.startsWith('cuda_'))
-    .sort()
-    .map((f) => `native/${f}`);
+  return allSources()
+    .filter((f) => !f.startsWith('native/testing/'))
+    .filter((f) => info.cuda || !path.basename(f).startsWith('cuda_'));
+}
+
+/** The test hooks (native/testing/), compiled only into the test addon. */
+function testingSources() {
+  return allSources().filter((f) => f.startsWith('native/testing/'));
+}
+
+/**
+ * Sources that hold a test-only switch (they test AUTORESEARCH_TESTING): compiled once per
+ * addon, with the define in the test addon. The rest are compiled once and shared.
+ */
+function perAddonSources() {
+  return sources().filter((f) => fs.readFileSync(path.join(ROOT, f), 'utf8').includes('AUTORESEARCH_TESTING'));
+}
+
+function sharedSources() {
+  const perAddon = new Set(perAddonSources());
+  return sources().filter((f) => !perAddon.has(f));
 }
 
 function defines() {
@@ -234,7 +265,8 @@ function includeDirs() {
   const info = discover();
   requireCudaRuntime(info);
   const napi = path.dirname(require.resolve('node-addon-api/package.json', { paths: [ROOT] }));
-  return [napi, ...info.includeDirs, ...(info.cudaInclude ? [info.cudaInclude] : [])];
+  // native/ itself: sources include each other by folder ("model/gpt.h").
+  return [napi, path.join(ROOT, 'native'), ...info.includeDirs, ...(info.cudaInclude ? [info.cudaInclude] : [])];
 }
 
 /** A CUDA libtorch's build needs the CUDA runtime's headers and library: stop when they are missing. */
@@ -319,6 +351,12 @@ function main() {
       return process.stdout.write(discover().torchDir);
     case 'sources':
       return process.stdout.write(sources().join(' '));
+    case 'shared-sources':
+      return process.stdout.write(sharedSources().join(' '));
+    case 'per-addon-sources':
+      return process.stdout.write(perAddonSources().join(' '));
+    case 'testing-sources':
+      return process.stdout.write(testingSources().join(' '));
     case 'include-dirs':
       return process.stdout.write(includeDirs().join(' '));
     case 'lib-dir':
@@ -334,9 +372,9 @@ function main() {
     case 'write-build-info':
       return writeBuildInfo(arg || 'build/Release');
     default:
-      fail(`unknown command '${command}'. Commands: info, torch-dir, sources, include-dirs, lib-dir, libraries, cuda-libraries, system-libraries, defines, write-build-info DIR`);
+      fail(`unknown command '${command}'. Commands: info, torch-dir, sources, shared-sources, per-addon-sources, testing-sources, include-dirs, lib-dir, libraries, cuda-libraries, system-libraries, defines, write-build-info DIR`);
   }
 }
 
-module.exports = { discover, sources, defines, includeDirs, libraries, cudaLibraries, writeBuildInfo, BUILD_INFO_FILE };
+module.exports = { discover, sources, testingSources, defines, includeDirs, libraries, cudaLibraries, writeBuildInfo, BUILD_INFO_FILE };
 if (require.main === module) main();

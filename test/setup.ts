@@ -3,3 +3,7 @@
 const symbols = Symbol as unknown as { dispose?: symbol; asyncDispose?: symbol };
 symbols.dispose ??= Symbol('Symbol.dispose');
 symbols.asyncDispose ??= Symbol('Symbol.asyncDispose');
+
+// Native tests reach internals through the test addon (lib/native/load.ts testing()); child
+// processes inherit the choice.
+process.env.AUTORESEARCH_TEST_ADDON ??= '1';

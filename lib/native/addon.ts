@@ -1,6 +1,7 @@
-// The whole surface of the native addon (native/addon.cc and the classes it registers),
-// described by hand. Only lib/native/load.ts loads the .node file; everything else in lib/
-// talks to the addon through these types and keeps native handles private.
+// The whole surface of the native addon (native/binding/addon.cc and the classes it
+// registers), described by hand. Only lib/native/load.ts loads the .node file; everything else
+// in lib/ talks to the addon through these types and keeps native handles private.
+// Every field of the config objects is required: the native structs have no defaults.
 import type { MlpActivation } from '../config/knobs';
 
 /** Model shape and architecture options, fully resolved (see lib/config/model-config.ts). */
@@ -35,6 +36,10 @@ export interface NativeOptimizerConfig {
   weightDecay: number;
   beta1: number;
   beta2: number;
+  /** AdamW's denominator epsilon. */
+  adamEps: number;
+  /** NorMuon's second-moment decay. */
+  muonBeta2: number;
   nsSteps: number;
 }
 
@@ -89,11 +94,9 @@ export interface NativeModel {
   bpbSums(inputs: Int32Array, targets: Int32Array, batchSize: number, seqLen: number, tokenBytes: Int32Array, sync: true): NativeBpbSums;
   parameters(): NativeParameterInfo[];
   paramCounts(): NativeParamCounts;
-  flopsPerToken(): number;
   deviceInfo(): { device: string; computeDtype: string; reason: string };
   save(path: string, header: string, names: string[]): Promise<void>;
   load(path: string, dataStart: number, entries: NativeTensorEntry[]): Promise<void>;
-  zeroGrad(): void;
   synchronize(): void;
   peakMemoryBytes(): number;
   resetPeakMemory(): void;
@@ -118,7 +121,6 @@ export interface NativeOptimizerGroup {
 export interface NativeOptimizer {
   /** Applies one update with the given schedule values, then clears the gradients. */
   step(settings: NativeStepSettings): void;
-  zeroGrad(): void;
   groups(): NativeOptimizerGroup[];
   steps(): number;
   dispose(): void;
@@ -148,7 +150,7 @@ export interface NativeLoaderState {
   tokens: number;
 }
 
-/** A memory-mapped token file and its best-fit packer (native/data_loader.h). */
+/** A memory-mapped token file and its best-fit packer (native/data/data_loader.h). */
 export interface NativeDataLoader {
   /** The next packed batch: B x T inputs and targets, row-major, and the current epoch. */
   next(): { inputs: Int32Array; targets: Int32Array; epoch: number };
@@ -171,7 +173,10 @@ export interface NativeRuntimeInfo {
   cudaDevices: string[];
 }
 
-/** Internals exposed for tests: the same functions the model and optimizer use. */
+/**
+ * Internals exposed for tests: the same functions the model and optimizer use, and the switches
+ * tests turn. Only the test addon (build/Release/autoresearch_testing.node) has them.
+ */
 export interface NativeTesting {
   polarExpress(data: Float32Array, shape: number[], steps: number): Float32Array;
   adamwUpdate(args: {
@@ -203,7 +208,7 @@ export interface NativeTesting {
   bpbSums(loss: Float32Array, targets: Int32Array, tokenBytes: Int32Array): NativeBpbSums;
   /** Sets the query block length of blocked attention; returns the previous one. */
   setAttentionBlockSize(block: number): number;
-  /** The chunked LM-head loss (native/softcap_cross_entropy.h): mean loss and its gradients, and per-token losses. */
+  /** The chunked LM-head loss (native/model/softcap_cross_entropy.h): mean loss and its gradients, and per-token losses. */
   softcapCrossEntropy(args: {
     x: Float32Array;
     xShape: number[];
@@ -289,5 +294,6 @@ export interface NativeAddon {
   measureMatmulFlops(n: number, repeats: number, device?: string): Promise<number>;
   /** The same on the calling thread (keeps a training process's OpenMP work on one thread). */
   measureMatmulFlopsSync(n: number, repeats: number, device?: string): number;
-  testing: NativeTesting;
+  /** Only in the test addon (see lib/native/load.ts testingAddon()). */
+  testing?: NativeTesting;
 }

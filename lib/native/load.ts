@@ -5,6 +5,12 @@
 // local build in build/Release — except that a local build newer than the prebuild wins,
 // so a developer's fresh compile is never shadowed by an old prebuild.
 //
+// The test hooks (addon().testing) are only in the test addon, build/Release/
+// autoresearch_testing.node, which `npm run build:native` builds beside the release addon and
+// neither the prebuild nor the package contains. It is the release addon plus the hooks, so a
+// process loads one or the other, never both: with AUTORESEARCH_TEST_ADDON=1 (set by the
+// test-suite) it is tried first.
+//
 // A binary only works with the libtorch (version, CUDA or CPU, C++ ABI) it was built against.
 // Each build records those in autoresearch.build.json beside the binary; they are checked
 // before loading and against what the binary reports after, and a binary found without its
@@ -16,7 +22,7 @@ import path from 'node:path';
 
 import { env } from '../env';
 import { AddonLoadError } from '../errors';
-import type { NativeAddon } from './addon';
+import type { NativeAddon, NativeTesting } from './addon';
 import { chooseOmpWaitPolicy } from './blas-threading';
 
 /** What scripts/libtorch.js records next to each built binary. */
@@ -86,19 +92,25 @@ function prebuildCandidate(root: string): string | null {
   return winner ? path.join(flavours, winner.file) : null;
 }
 
-function localBuildCandidate(root: string): string | null {
-  const file = path.join(root, 'build', 'Release', 'autoresearch.node');
-  return fs.existsSync(file) ? file : null;
+function localBuildCandidate(root: string, file = 'autoresearch.node'): string | null {
+  const binary = path.join(root, 'build', 'Release', file);
+  return fs.existsSync(binary) ? binary : null;
 }
 
-/** Candidate binaries in the order they are tried (AUTORESEARCH_ADDON: that file only). */
+const TEST_ADDON = 'autoresearch_testing.node';
+
+/**
+ * Candidate binaries in the order they are tried (AUTORESEARCH_ADDON: that file only;
+ * AUTORESEARCH_TEST_ADDON=1: the test addon first, when built).
+ */
 export function addonCandidates(root = packageRoot()): string[] {
   const explicit = env.addonPath();
   if (explicit) return [path.resolve(explicit)];
   const prebuild = prebuildCandidate(root);
   const local = localBuildCandidate(root);
-  if (prebuild && local && fs.statSync(local).mtimeMs > fs.statSync(prebuild).mtimeMs) return [local, prebuild];
-  return [prebuild, local].filter((p): p is string => p !== null);
+  const test = env.testAddon() ? localBuildCandidate(root, TEST_ADDON) : null;
+  const ordered = prebuild && local && fs.statSync(local).mtimeMs > fs.statSync(prebuild).mtimeMs ? [local, prebuild] : [prebuild, local];
+  return [test, ...ordered].filter((p): p is string => p !== null);
 }
 
 export function readBuildRecord(binary: string): BuildRecord | null {
@@ -314,6 +326,19 @@ export function loadAddon(): LoadedAddon {
   if (loaded) return loaded;
   loaded = loadAddonFrom(packageRoot());
   return loaded;
+}
+
+/**
+ * The test hooks of the test addon. Throws, naming the fix, when the process loaded the release
+ * addon (which has none): build the test addon and set AUTORESEARCH_TEST_ADDON=1.
+ */
+export function testing(): NativeTesting {
+  const hooks = addon().testing;
+  if (hooks) return hooks;
+  throw new AddonLoadError(`autoresearch: ${loadAddon().binary} is a release addon: it has no test hooks.`, [
+    `build the test addon (build/Release/${TEST_ADDON}): npm run build:native`,
+    'and load it instead of the release addon: AUTORESEARCH_TEST_ADDON=1 (the test-suite sets it in test/setup.ts)',
+  ]);
 }
 
 /** The addon, applying AUTORESEARCH_THREADS on first use. */

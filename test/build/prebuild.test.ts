@@ -9,12 +9,11 @@ import { packageRoot, readBuildRecord } from '../../lib/native/load';
 const root = packageRoot();
 const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 
-function run(script: string, env: Record<string, string> = {}): string {
-  const out = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-  });
+function run(script: string, extra: Record<string, string> = {}): string {
+  // Not the test addon (the test-suite's choice): this checks what a user's process loads.
+  const env: Record<string, string | undefined> = { ...process.env, ...extra };
+  delete env.AUTORESEARCH_TEST_ADDON;
+  const out = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: root, encoding: 'utf8', env });
   if (out.status !== 0) throw new Error(`child failed: ${out.stderr}`);
   return out.stdout.trim();
 }
@@ -30,12 +29,14 @@ test('prebuildify wrote a binary and its build record', () => {
 test("node-gyp-build's own resolution loads the prebuild", () => {
   const out = run(
     `const gyp = require('node-gyp-build'); const file = gyp.path(${JSON.stringify(root)});
-     const addon = require(file); console.log(JSON.stringify({ file, info: addon.buildInfo() }));`,
+     const addon = require(file); console.log(JSON.stringify({ file, info: addon.buildInfo(), testing: 'testing' in addon }));`,
     { PREBUILDS_ONLY: '1' },
   );
-  const { file, info } = JSON.parse(out);
+  const { file, info, testing } = JSON.parse(out);
   expect(path.dirname(file)).toBe(dir);
   expect(info.libtorchVersion).toMatch(/^\d+\.\d+/);
+  // A release binary: the test hooks are only in the test addon, which is never shipped.
+  expect(testing).toBe(false);
 });
 
 test('the package loader picks the prebuild first and a model trains on it', () => {

@@ -76,7 +76,9 @@ afterAll(() => {
 
 test('the tarball holds what a consumer needs and nothing else', () => {
   expect(files).toEqual(expect.arrayContaining(['package.json', 'LICENSE', 'README.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/bin/autoresearch.js']));
-  expect(files).toEqual(expect.arrayContaining(['dist/lib/runner/worker.js', 'scripts/build-addon.js', 'scripts/libtorch.js', 'CMakeLists.txt', 'binding.gyp', 'train/config.ts', 'program.md', 'native/gpt.cc']));
+  expect(files).toEqual(expect.arrayContaining(['dist/lib/runner/worker.js', 'scripts/build-addon.js', 'scripts/libtorch.js', 'CMakeLists.txt', 'binding.gyp', 'train/config.ts', 'program.md', 'native/model/gpt.cc']));
+  // The test hooks' sources stay out: the package builds the release addon only.
+  expect(files.filter((f) => f.startsWith('native/testing/'))).toEqual([]);
   expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
   expect(files.filter((f) => /^(test|bench|\.ci)\/|^scripts\/(setup\.sh|prebuild\.js|prepack\.js)$|^dist\/(test|bench)\//.test(f))).toEqual([]);
   expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual(['train/config.ts']);

@@ -1,6 +1,6 @@
 // The evaluator contract (SPEC §6): val_bpb = sum(loss * [bytes > 0]) / (ln 2 * sum(bytes)).
 import { bitsPerByte, evaluateBpb, GPT, measureMatmulFlopsSync } from '../../lib';
-import { addon } from '../../lib/native/load';
+import { testing } from '../../lib/native/load';
 import { randomBatch, tinyConfig } from '../helpers';
 
 test('bpb sums on a constructed case equal the hand computation', () => {
@@ -8,7 +8,7 @@ test('bpb sums on a constructed case equal the hand computation', () => {
   const tokenBytes = Int32Array.from([0, 1, 2, 3, 4, 2]);
   const loss = Float32Array.from([1.5, 2.0, 0.5, 3.0, 0.25, 9.0]);
   const targets = Int32Array.from([1, 0, 3, -1, 4, 5]);
-  const sums = addon().testing.bpbSums(loss, targets, tokenBytes);
+  const sums = testing().bpbSums(loss, targets, tokenBytes);
   // counted: positions 0 (1 byte), 2 (3 bytes), 4 (4 bytes), 5 (2 bytes); 1 is special, 3 ignored.
   expect(sums.tokens).toBe(4);
   expect(sums.bytes).toBe(1 + 3 + 4 + 2);

@@ -11,6 +11,28 @@ test('heads that do not divide the width', () => {
   expect(() => new (addon().NativeModel)(raw, { device: 'cpu', seed: 1 })).toThrow(/n_head 3 does not divide model_dim 64/);
 });
 
+test('the native configs have no defaults: a missing field is named', () => {
+  const raw = { vocabSize: 256, sequenceLen: 32, nLayer: 1, nHead: 2, nKvHead: 2, nEmbd: 64, windows: [32], mlpActivation: 'relu2' as const, mlpRatio: 4, valueEmbeds: true, softcap: 15, rotaryBase: 10000 };
+  const { NativeModel, NativeOptimizer } = addon();
+  const { mlpRatio: _, ...noRatio } = raw;
+  expect(() => new NativeModel(noRatio as typeof raw, { device: 'cpu', seed: 1 })).toThrow(/model config\.mlpRatio is missing/);
+  expect(() => new NativeModel({ ...raw, mlpActivation: 'tanh' as 'relu2' }, { device: 'cpu', seed: 1 })).toThrow(/mlp_activation must be relu2, swiglu or gelu \(got 'tanh'\)/);
+  expect(() => new NativeModel(raw, { device: 'cpu' } as { device: string; seed: number })).toThrow(/options\.seed must be a number/);
+  const model = new NativeModel(raw, { device: 'cpu', seed: 1 });
+  try {
+    const config = { embeddingLr: 0.6, unembeddingLr: 0.004, matrixLr: 0.04, scalarLr: 0.5, weightDecay: 0.2, beta1: 0.8, beta2: 0.95, adamEps: 1e-10, muonBeta2: 0.95, nsSteps: 5 };
+    const { adamEps: __, ...noEps } = config;
+    expect(() => new NativeOptimizer(model, noEps as typeof config)).toThrow(/optimizer config\.adamEps is missing/);
+    const optimizer = new NativeOptimizer(model, config);
+    expect(() => optimizer.step({ lrMultiplier: 1, muonMomentum: 0.95 } as { lrMultiplier: number; muonMomentum: number; muonWeightDecay: number })).toThrow(
+      /step settings\.muonWeightDecay is missing/,
+    );
+    optimizer.dispose();
+  } finally {
+    model.dispose();
+  }
+});
+
 test('kv heads that do not divide the heads', () => {
   expect(() => GPT.create(tinyConfig({ nHead: 4, nKvHead: 3 }), { device: 'cpu' })).toThrow(/nKvHead 3 must divide nHead 4: one of 1, 2, 4/);
 });

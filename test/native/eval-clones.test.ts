@@ -1,8 +1,8 @@
 // val_bpb does not depend on which SIMD variant of the head's row loops the CPU picked when the
-// addon loaded (native/softcap_cross_entropy.cc): each variant this CPU runs is forced in turn
+// addon loaded (native/model/softcap_cross_entropy.cc): each variant this CPU runs is forced in turn
 // and a small model trained on the prepared built-in corpus is scored by each, with the same
 // per-token losses to the bit and the same val_bpb. The evaluation's soft-capped exponentials
-// (native/exact_math.h) are checked against a float64 computation with Math.exp and Math.tanh.
+// (native/model/exact_math.h) are checked against a float64 computation with Math.exp and Math.tanh.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,10 +13,9 @@ import { datasetPaths, type PreparedMeta } from '../../lib/data/prepared';
 import { EVALUATOR_VERSION } from '../../lib/bpb';
 import { evaluateValBpb } from '../../lib/evaluate';
 import { fingerprint } from '../../lib/loop/fingerprint';
-import { addon } from '../../lib/native/load';
+import { testing } from '../../lib/native/load';
 import { tinyConfig } from '../helpers';
 
-const testing = () => addon().testing;
 const variants = () => testing().cpuKernelVariants().available;
 
 /** Runs fn with each available variant forced; the variant picked at load time is restored. */

@@ -203,11 +203,18 @@ describe('candidate order', () => {
     fs.writeFileSync(file, '');
     fs.utimesSync(file, mtime, mtime);
   };
-  const saved = process.env.AUTORESEARCH_ADDON;
-  beforeEach(() => delete process.env.AUTORESEARCH_ADDON);
+  const saved = { addon: process.env.AUTORESEARCH_ADDON, test: process.env.AUTORESEARCH_TEST_ADDON };
+  const restore = (name: string, value: string | undefined) => {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  };
+  beforeEach(() => {
+    delete process.env.AUTORESEARCH_ADDON;
+    delete process.env.AUTORESEARCH_TEST_ADDON;
+  });
   afterEach(() => {
-    if (saved === undefined) delete process.env.AUTORESEARCH_ADDON;
-    else process.env.AUTORESEARCH_ADDON = saved;
+    restore('AUTORESEARCH_ADDON', saved.addon);
+    restore('AUTORESEARCH_TEST_ADDON', saved.test);
   });
 
   test('prebuilds first, then build/Release; a newer local build wins', () => {
@@ -222,5 +229,52 @@ describe('candidate order', () => {
     expect(addonCandidates(pkg)).toEqual([local, prebuild]);
     process.env.AUTORESEARCH_ADDON = '/explicit/autoresearch.node';
     expect(addonCandidates(pkg)).toEqual(['/explicit/autoresearch.node']);
+  });
+
+  test('AUTORESEARCH_TEST_ADDON=1 puts the test addon first when it is built', () => {
+    const pkg = path.join(dir, 'pkg-test-addon');
+    const local = path.join(pkg, 'build', 'Release', 'autoresearch.node');
+    const test = path.join(pkg, 'build', 'Release', 'autoresearch_testing.node');
+    make(local, 1000);
+    process.env.AUTORESEARCH_TEST_ADDON = '1';
+    expect(addonCandidates(pkg)).toEqual([local]);
+    make(test, 1000);
+    expect(addonCandidates(pkg)).toEqual([test, local]);
+    delete process.env.AUTORESEARCH_TEST_ADDON;
+    expect(addonCandidates(pkg)).toEqual([local]);
+  });
+});
+
+describe('test hooks only in the test addon', () => {
+  const release = path.join(root, 'build', 'Release', 'autoresearch.node');
+  const probe = `
+    const { testing, loadAddon } = require(${JSON.stringify(path.join(root, 'lib/native/load'))});
+    const { addon, binary } = loadAddon();
+    let error = null;
+    try { testing(); } catch (e) { error = { name: e.name, message: e.message }; }
+    console.log(JSON.stringify({ binary, exports: Object.keys(addon), error }));`;
+  const run = (extra: Record<string, string>) => {
+    const env: Record<string, string | undefined> = { ...process.env, ...extra };
+    if (!extra.AUTORESEARCH_ADDON) delete env.AUTORESEARCH_ADDON;
+    const out = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', probe], { env, encoding: 'utf8', cwd: root });
+    return JSON.parse(out.stdout.trim().split('\n').pop()!) as { binary: string; exports: string[]; error: { name: string; message: string } | null };
+  };
+
+  test('the release addon exports no testing object, and testing() names the fix', () => {
+    const result = run({ AUTORESEARCH_ADDON: release });
+    expect(result.binary).toBe(release);
+    expect(result.exports).toContain('NativeModel');
+    expect(result.exports).not.toContain('testing');
+    expect(result.error?.name).toBe('AddonLoadError');
+    expect(result.error?.message).toMatch(/is a release addon: it has no test hooks/);
+    expect(result.error?.message).toMatch(/npm run build:native/);
+    expect(result.error?.message).toMatch(/AUTORESEARCH_TEST_ADDON=1/);
+  });
+
+  test('the test addon is the release addon plus the testing object', () => {
+    const result = run({ AUTORESEARCH_TEST_ADDON: '1' });
+    expect(path.basename(result.binary)).toBe('autoresearch_testing.node');
+    expect(result.error).toBeNull();
+    expect([...result.exports].sort()).toEqual([...run({ AUTORESEARCH_ADDON: release }).exports, 'testing'].sort());
   });
 });

@@ -1,6 +1,6 @@
 // The GPT of SPEC §4 on the real addon: loss at init, causality, windows, GQA, learning.
 import { GPT } from '../../lib';
-import { addon } from '../../lib/native/load';
+import { testing } from '../../lib/native/load';
 import { maxAbsDiff, overfit, randomBatch, tinyConfig, trainedModel } from '../helpers';
 
 const V = 256;
@@ -14,7 +14,7 @@ test('loss at initialisation is close to ln(vocab)', () => {
 describe('causality', () => {
   for (const block of [128, 8]) {
     test(`changing token j leaves every output before j unchanged (attention block ${block})`, async () => {
-      const previous = addon().testing.setAttentionBlockSize(block);
+      const previous = testing().setAttentionBlockSize(block);
       try {
         using model = trainedModel(tinyConfig({ windowPattern: 'L' }));
         const T = 32;
@@ -29,7 +29,7 @@ describe('causality', () => {
           expect(maxAbsDiff(before, after, j * V, T * V)).toBeGreaterThan(1e-6);
         }
       } finally {
-        addon().testing.setAttentionBlockSize(previous);
+        testing().setAttentionBlockSize(previous);
       }
     });
   }
@@ -56,14 +56,14 @@ test('a one-layer sliding window ignores tokens beyond it', async () => {
 test('blocked attention gives the same outputs whatever the block length', async () => {
   using model = trainedModel(tinyConfig({ windowPattern: [5, 32] }));
   const batch = randomBatch(2, 32, V, 3);
-  const previous = addon().testing.setAttentionBlockSize(128);
+  const previous = testing().setAttentionBlockSize(128);
   try {
     const whole = await model.logits(batch.inputs, 2, 32);
-    addon().testing.setAttentionBlockSize(7);
+    testing().setAttentionBlockSize(7);
     const blocked = await model.logits(batch.inputs, 2, 32);
     expect(maxAbsDiff(whole, blocked)).toBeLessThan(1e-5);
   } finally {
-    addon().testing.setAttentionBlockSize(previous);
+    testing().setAttentionBlockSize(previous);
   }
 });
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { GPT } from '../../lib';
-import { addon } from '../../lib/native/load';
+import { testing } from '../../lib/native/load';
 import { randomBatch, tinyConfig } from '../helpers';
 import { add, flat, frobenius, fromFlat, matmul, pseudoRandom, singularValues, transpose, type M } from '../matrix';
 
@@ -47,7 +47,7 @@ describe('Polar Express', () => {
   ] as const) {
     test(`pushes the singular values of a ${rows}x${cols} matrix to about 1`, () => {
       const g = pseudoRandom(rows * cols, rows * 7 + cols);
-      const out = addon().testing.polarExpress(g, [1, rows, cols], 5);
+      const out = testing().polarExpress(g, [1, rows, cols], 5);
       const sv = singularValues(fromFlat(out, rows, cols));
       const before = singularValues(fromFlat(g, rows, cols));
       expect(before[before.length - 1]! / before[0]!).toBeGreaterThan(3); // a real spread to remove
@@ -61,7 +61,7 @@ describe('Polar Express', () => {
   test('matches the five-step iteration computed by hand, per matrix of a stack', () => {
     const [n, rows, cols] = [2, 6, 4];
     const g = pseudoRandom(n * rows * cols, 99);
-    const out = addon().testing.polarExpress(g, [n, rows, cols], 5);
+    const out = testing().polarExpress(g, [n, rows, cols], 5);
     for (let k = 0; k < n; k++) {
       const expected = flat(polarExpressByHand(fromFlat(g, rows, cols, k * rows * cols), 5));
       closeTo(out.subarray(k * rows * cols, (k + 1) * rows * cols), expected, 2e-4);
@@ -74,7 +74,7 @@ test('one AdamW step equals the SPEC formula', () => {
   const param = pseudoRandom(n, 1), grad = pseudoRandom(n, 2), m = pseudoRandom(n, 3).map((v) => v * 0.1);
   const v = pseudoRandom(n, 4).map((x) => x * x * 0.01);
   const [step, lr, beta1, beta2, eps, wd] = [3, 0.01, 0.8, 0.95, 1e-10, 0.1];
-  const out = addon().testing.adamwUpdate({ param, grad, m, v, shape: [2, 3], step, lr, beta1, beta2, eps, weightDecay: wd });
+  const out = testing().adamwUpdate({ param, grad, m, v, shape: [2, 3], step, lr, beta1, beta2, eps, weightDecay: wd });
   const expected = Array.from(param, (p0, i) => {
     const p = p0 * (1 - lr * wd);
     const mi = m[i]! + (grad[i]! - m[i]!) * (1 - beta1);
@@ -96,7 +96,7 @@ test('one Muon step equals the SPEC formula (Nesterov, Polar Express, NorMuon, c
     const secondShape = rows >= cols ? [1, rows, 1] : [1, 1, cols];
     const secondMoment = pseudoRandom(rows >= cols ? rows : cols, 14).map((x) => 0.05 + x * x * 0.1);
     const [lr, mu, wd, beta2] = [0.02, 0.9, 0.2, 0.95];
-    const out = addon().testing.muonUpdate({
+    const out = testing().muonUpdate({
       param, grad, momentumBuffer, secondMoment, shape: [1, rows, cols], secondShape, lr, momentum: mu, weightDecay: wd, beta2, nsSteps: 5,
     });
 

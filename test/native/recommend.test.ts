@@ -1,4 +1,5 @@
-// The FLOPs estimate the recommendations rest on equals the native model's SPEC formula.
+// The parameter formula (lib/gpt.ts, the one home of it and of the FLOPs formula) matches the
+// native model's real tensors, and GPT.flopsPerToken() is the formula recommendations use.
 import { GPT, estimateFlopsPerToken, estimateParams } from '../../lib';
 import { tinyConfig } from '../helpers';
 

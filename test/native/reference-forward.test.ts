@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { GPT, type ModelConfig } from '../../lib';
-import { addon } from '../../lib/native/load';
+import { testing } from '../../lib/native/load';
 import { randomBatch } from '../helpers';
 import { hasValueEmbed, patternWindows, referenceLogits, referenceLosses, type ReferenceConfig } from '../reference/gpt64';
 import { readWeightsFile, toFloat64, writeWeightsFile } from '../reference/weights';
@@ -166,7 +166,7 @@ describe.each(cases)('$title', ({ config }) => {
 
   for (const block of [128, 7]) {
     test(`logits within ${TOLERANCE} of the float64 reference (attention blocks of ${block})`, async () => {
-      const previous = addon().testing.setAttentionBlockSize(block);
+      const previous = testing().setAttentionBlockSize(block);
       try {
         const got = await model.logits(batch.inputs, B, T);
         const want = referenceLogits(ref, weights, batch.inputs, B, T);
@@ -174,7 +174,7 @@ describe.each(cases)('$title', ({ config }) => {
         // The cap is really curved here: logits reach more than half of it.
         if (ref.softcap > 0) expect(Math.max(...want.map(Math.abs))).toBeGreaterThan(ref.softcap / 2);
       } finally {
-        addon().testing.setAttentionBlockSize(previous);
+        testing().setAttentionBlockSize(previous);
       }
     });
   }

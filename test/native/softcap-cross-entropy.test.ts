@@ -1,7 +1,7 @@
-// The chunked LM-head loss (native/softcap_cross_entropy.cc) against a hand computation in
+// The chunked LM-head loss (native/model/softcap_cross_entropy.cc) against a hand computation in
 // double precision: s = cap * tanh(x W^T / cap), loss = mean over counted rows of
 // logsumexp(s) - s[target], and its gradients in x and W.
-import { addon } from '../../lib/native/load';
+import { testing } from '../../lib/native/load';
 
 const N = 600; // more than one training chunk (512 rows) and several evaluation chunks (64), partial ones too
 const C = 8;
@@ -65,7 +65,7 @@ test.each([15, 100, false] as const)('soft-cap %s: loss, per-token losses and bo
   const x = Float32Array.from({ length: N * C }, () => 8 * rand());
   const weight = Float32Array.from({ length: V * C }, () => 2 * rand());
   const targets = Int32Array.from({ length: N }, (_, i) => (i % 37 === 5 ? -1 : Math.floor((rand() + 0.5) * V) % V));
-  const got = addon().testing.softcapCrossEntropy({ x, xShape: [N, C], weight, weightShape: [V, C], targets, cap: cap || 0 });
+  const got = testing().softcapCrossEntropy({ x, xShape: [N, C], weight, weightShape: [V, C], targets, cap: cap || 0 });
   const want = reference(x, weight, targets, cap);
   expect(got.loss).toBeCloseTo(want.loss, 4);
   expect(maxRelDiff(got.perToken, want.perToken)).toBeLessThan(1e-5);
