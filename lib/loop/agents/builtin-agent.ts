@@ -9,6 +9,7 @@
 
 import { promises as fs } from 'node:fs';
 import { AgentError } from '../../errors';
+import { seededRandom } from '../../random';
 import { REFERENCE_DEFAULTS } from '../../experiment-config';
 import { configKey, findKnobs, parseKnobs, setKnob } from './knobs';
 import type { Agent, AgentContext, FixedConstants, HistoryEntry, KnobValue, KnobValues, Proposal, ProposeOptions } from './types';
@@ -348,18 +349,6 @@ export function candidateMoves(k: KnobValues, fixed?: FixedConstants): Move[] {
   });
 }
 
-/** A small seeded PRNG (mulberry32) in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function mix(...parts: number[]): number {
   let h = 0x811c9dc5;
   for (const p of parts) {
@@ -454,7 +443,7 @@ export class BuiltinAgent implements Agent {
 
   async propose(context: AgentContext, options: ProposeOptions): Promise<Proposal> {
     options.signal?.throwIfAborted();
-    const rand = prng(mix(this.seed, context.results.length, context.history.length, this.calls++));
+    const rand = seededRandom(mix(this.seed, context.results.length, context.history.length, this.calls++));
     const knobs = findKnobs(context.configSource);
     if (knobs.length === 0) {
       throw new AgentError('failed', `builtin agent: ${context.configPath} has no knobs (top-level lines \`const NAME = <literal>;\`) to change`);
