@@ -1,5 +1,5 @@
 // A batch of token ids as the model takes it: B rows of T ids each, row-major.
-import { ConfigError } from './errors';
+import { seededRandom } from '../random';
 
 export interface TokenBatch {
   /** B x T input ids, row-major. */
@@ -11,19 +11,22 @@ export interface TokenBatch {
 }
 
 /**
- * Splits packed rows of T + 1 tokens (as the data loader produces them) into
- * inputs = row[:, :-1] and targets = row[:, 1:].
+ * A batch of pseudo-random ids, the same for the same arguments: each row is a random stream
+ * and its targets are the stream's next tokens, as in real data. For timings and tests.
  */
-export function batchFromRows(rows: Int32Array, batchSize: number, seqLen: number): TokenBatch {
-  if (rows.length !== batchSize * (seqLen + 1)) {
-    throw new ConfigError(`rows hold ${rows.length} ids, expected batchSize ${batchSize} x (seqLen ${seqLen} + 1)`);
-  }
+export function randomBatch(batchSize: number, seqLen: number, vocabSize: number, seed = 1): TokenBatch {
+  const random = seededRandom(seed);
+  const next = () => Math.floor(random() * vocabSize);
   const inputs = new Int32Array(batchSize * seqLen);
   const targets = new Int32Array(batchSize * seqLen);
   for (let b = 0; b < batchSize; b++) {
-    const row = rows.subarray(b * (seqLen + 1), (b + 1) * (seqLen + 1));
-    inputs.set(row.subarray(0, seqLen), b * seqLen);
-    targets.set(row.subarray(1), b * seqLen);
+    let prev = next();
+    for (let t = 0; t < seqLen; t++) {
+      const cur = next();
+      inputs[b * seqLen + t] = prev;
+      targets[b * seqLen + t] = cur;
+      prev = cur;
+    }
   }
   return { inputs, targets, batchSize, seqLen };
 }

@@ -5,7 +5,7 @@
 // opened with shuffle: false. Both cycle forever: take as many batches as you need.
 import path from 'node:path';
 
-import type { TokenBatch } from '../batch';
+import type { TokenBatch } from './batch';
 import { DisposedError } from '../errors';
 import type { NativeDataLoader, NativeLoaderState } from '../native/addon';
 import { addon } from '../native/load';
@@ -87,7 +87,7 @@ export class DataLoader implements Iterable<LoaderBatch>, Disposable {
     return { inputs, targets, batchSize: this.batchSize, seqLen: this.seqLen, epoch };
   }
 
-  /** `count` batches, for evaluation: `model.evaluateBpb(val.batches(steps), tokenBytes)`. */
+  /** `count` batches, for evaluation: `evaluateBpb(model, val.batches(steps), tokenBytes)`. */
   *batches(count: number): Generator<LoaderBatch, void, undefined> {
     for (let i = 0; i < count; i++) yield this.next();
   }

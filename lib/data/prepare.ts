@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 
-import { ProgressBar } from '../cli/progress';
+import { ProgressBar } from '../progress';
 import { ConfigError } from '../errors';
-import { Tokenizer } from '../tokenizer';
+import { Tokenizer } from './tokenizer';
 import { getDataset, resolveBaseUrl, shardsToFetch, type Dataset } from './datasets';
 import { documents } from './documents';
 import { downloadShards } from './download';
@@ -63,7 +63,7 @@ async function pickDataset(options: PrepareOptions, log: (line: string) => void)
   try {
     // Loaded lazily: preparing named data needs no addon.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { runtimeInfo } = require('../runtime') as typeof import('../runtime');
+    const { runtimeInfo } = require('../native/runtime') as typeof import('../native/runtime');
     const info = runtimeInfo();
     gpu = info.cudaAvailable ? (info.cudaDevices[0] ?? 'a CUDA GPU') : null;
   } catch {

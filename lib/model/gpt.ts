@@ -2,14 +2,13 @@
 // Training is synchronous per micro-batch (it is the hot loop and returns the loss);
 // evaluation and checkpoint I/O return Promises and run off the JavaScript thread.
 // GPU memory is released by dispose() (or `using`), never left to the garbage collector.
-import type { TokenBatch } from './batch';
-import { evaluateBpb, type BpbResult } from './bpb';
+import type { TokenBatch } from '../data/batch';
 import { buildHeader, configFromHeader, matchParameters, readHeader } from './checkpoint';
-import { env } from './env';
-import { DisposedError } from './errors';
-import { toNativeConfig, validateModelConfig, type ModelConfig } from './model-config';
-import type { NativeBpbSums, NativeModel, NativeParamCounts, NativeParameterInfo } from './native/addon';
-import { addon } from './native/load';
+import { env } from '../env';
+import { DisposedError } from '../errors';
+import { toNativeConfig, validateModelConfig, type ModelConfig } from '../model-config';
+import type { NativeBpbSums, NativeModel, NativeParamCounts, NativeParameterInfo } from '../native/addon';
+import { addon } from '../native/load';
 import { OPTIMIZER_DEFAULTS, Optimizer, type OptimizerConfig, type StepSettings } from './optimizer';
 
 export interface GPTOptions {
@@ -101,7 +100,7 @@ export class GPT implements Disposable {
     return this.#handle().perTokenLoss(batch.inputs, batch.targets, batch.batchSize, batch.seqLen);
   }
 
-  /** Loss and byte sums of one batch for val_bpb (see lib/bpb.ts). */
+  /** Loss and byte sums of one batch for val_bpb (the scorer: lib/runner/scorer.ts). */
   async bpbSums(batch: TokenBatch, tokenBytes: Int32Array): Promise<NativeBpbSums> {
     return this.#handle().bpbSums(batch.inputs, batch.targets, batch.batchSize, batch.seqLen, tokenBytes);
   }
@@ -112,11 +111,6 @@ export class GPT implements Disposable {
    */
   bpbSumsSync(batch: TokenBatch, tokenBytes: Int32Array): NativeBpbSums {
     return this.#handle().bpbSums(batch.inputs, batch.targets, batch.batchSize, batch.seqLen, tokenBytes, true);
-  }
-
-  /** val_bpb over the given batches. */
-  async evaluateBpb(batches: Iterable<TokenBatch> | AsyncIterable<TokenBatch>, tokenBytes: Int32Array): Promise<BpbResult> {
-    return evaluateBpb(this, batches, tokenBytes);
   }
 
   /** MuonAdamW over this model's parameters; disposed together with the model. */

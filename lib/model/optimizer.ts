@@ -1,7 +1,7 @@
 // MuonAdamW over a GPT's parameters (SPEC §5); the schedules that feed step() live in
 // TypeScript (the training config), the update itself in native/muon_adamw.cc.
-import { DisposedError } from './errors';
-import type { NativeOptimizer, NativeOptimizerGroup } from './native/addon';
+import { DisposedError } from '../errors';
+import type { NativeOptimizer, NativeOptimizerGroup } from '../native/addon';
 
 /** Optimizer hyperparameters (SPEC §6 names in camelCase). */
 export interface OptimizerConfig {

@@ -1,7 +1,7 @@
 // Process-wide native facts and settings: build, threads, BLAS, devices, seed, matmul speed.
-import type { NativeBuildInfo, NativeRuntimeInfo } from './native/addon';
-import { loadedBlasThreading, type BlasThreading } from './native/blas-threading';
-import { addon, loadAddon, loadedOmpWaitPolicy } from './native/load';
+import type { NativeBuildInfo, NativeRuntimeInfo } from './addon';
+import { loadedBlasThreading, type BlasThreading } from './blas-threading';
+import { addon, loadAddon, loadedOmpWaitPolicy } from './load';
 
 export interface RuntimeInfo extends NativeRuntimeInfo {
   build: NativeBuildInfo;

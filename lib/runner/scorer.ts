@@ -1,22 +1,83 @@
-// `autoresearch eval`: val_bpb of a saved checkpoint on the prepared validation split, computed
-// the way every experiment is scored (SPEC §6):
+// The frozen scorer: val_bpb, the number every experiment is judged by (SPEC §6). Runs, `autoresearch
+// eval` and the tests all score through evaluateValBpb (or, for hand-made batches, evaluateBpb).
+//   val_bpb = sum(loss_nats * [bytes > 0]) / (ln 2 * sum(bytes)),  bytes = token_bytes[target]
+// Dividing by bytes instead of tokens makes the number independent of the vocabulary, so
+// tokenizers of different sizes compare fairly. Special tokens decode to no bytes: they are
+// left out of both sums (predicting BOS is not compression of text). Targets of -1 are ignored.
+// The per-batch sums are computed natively (GPT.bpbSums, native/bpb.cc) next to the per-token
+// losses. What is scored:
 // - rows of MAX_SEQ_LEN + 1 tokens from val.bin, packed BOS-aligned best-fit in file order
 //   (shuffle: false), so every evaluation sees the same tokens;
 // - steps = EVAL_TOKENS / (B x MAX_SEQ_LEN) batches (integer division, as the reference);
-// - token_bytes from the prepared tokenizer, the sums of lib/bpb.ts.
+// - token_bytes from the prepared tokenizer.
 // The loader fills rows one after another whatever B is, so the rows scored are the same for
 // every B that divides EVAL_TOKENS / MAX_SEQ_LEN; B only sets how many go through at once.
-import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { evaluateBpb, type BpbResult } from './bpb';
-import { configFromHeader, readHeader } from './checkpoint';
-import { DataLoader } from './data/loader';
-import { datasetPaths, resolvePreparedMeta, type PreparedMeta } from './data/prepared';
-import { ConfigError } from './errors';
-import { GPT } from './gpt';
-import type { ModelConfig } from './model-config';
-import { Tokenizer, TOKENIZER_FILES } from './tokenizer';
+import type { TokenBatch } from '../data/batch';
+import { DataLoader } from '../data/loader';
+import { datasetPaths, type PreparedMeta } from '../data/prepared';
+import { checkVocabulary, preparedTokenBytes } from '../data/prepared-tokenizer';
+import { ConfigError } from '../errors';
+import type { GPT } from '../model/gpt';
+import type { ModelConfig } from '../model-config';
+import type { NativeBpbSums } from '../native/addon';
+
+/**
+ * The evaluator's version: raised whenever a change to what turns a model and the validation
+ * data into val_bpb (this module, native/bpb.cc, the per-token losses of
+ * native/softcap_cross_entropy.cc) can move the number for the same model and data. Results
+ * scored by different evaluators are not compared: the research loop's harness fingerprint
+ * carries it (lib/loop/fingerprint.ts).
+ * - 1: the soft-capped softmax in fp32 with fast polynomial exp and tanh, its last bits
+ *   depending on the SIMD variant the CPU picked.
+ * - 2: on the CPU, everything after the head's fp32 matmul in double precision with exact
+ *   exp, log and tanh, the same in every SIMD variant (native/exact_math.h).
+ */
+export const EVALUATOR_VERSION = 2;
+
+export interface BpbResult {
+  /** Bits per byte over every counted token. */
+  bpb: number;
+  /** Summed loss in nats over counted tokens. */
+  nats: number;
+  /** Summed UTF-8 bytes of counted target tokens. */
+  bytes: number;
+  /** Counted tokens (targets with bytes > 0). */
+  tokens: number;
+}
+
+/** val_bpb from accumulated sums; NaN-free: throws when nothing was counted. */
+export function bitsPerByte(sums: NativeBpbSums): BpbResult {
+  if (!(sums.bytes > 0)) {
+    throw new Error('val_bpb is undefined: no target token with a byte length was evaluated (empty validation data?)');
+  }
+  return { bpb: sums.nats / (Math.LN2 * sums.bytes), nats: sums.nats, bytes: sums.bytes, tokens: sums.tokens };
+}
+
+/** Anything that can compute the native sums for one batch (a GPT). */
+export interface BpbSource {
+  bpbSums(batch: TokenBatch, tokenBytes: Int32Array): Promise<NativeBpbSums>;
+}
+
+/**
+ * Evaluates val_bpb over batches, one at a time, off the JavaScript thread.
+ * @param tokenBytes UTF-8 byte length of each token id (0 for special tokens).
+ */
+export async function evaluateBpb(
+  model: BpbSource,
+  batches: Iterable<TokenBatch> | AsyncIterable<TokenBatch>,
+  tokenBytes: Int32Array,
+): Promise<BpbResult> {
+  const total: NativeBpbSums = { nats: 0, bytes: 0, tokens: 0 };
+  for await (const batch of batches) {
+    const sums = await model.bpbSums(batch, tokenBytes);
+    total.nats += sums.nats;
+    total.bytes += sums.bytes;
+    total.tokens += sums.tokens;
+  }
+  return bitsPerByte(total);
+}
 
 /** Tokens per forward pass that the default evaluation batch size aims at (32 rows at 256). */
 export const EVAL_BATCH_TOKENS = 8192;
@@ -54,69 +115,6 @@ export interface ValBpbResult extends BpbResult {
   evaluatedTokens: number;
   /** Wall-clock seconds of the evaluation (loader and forward passes). */
   seconds: number;
-}
-
-export interface EvaluateOptions {
-  /** A safetensors checkpoint written by GPT.save. */
-  checkpoint: string;
-  /** Prepared dataset; default: the only or most recently prepared one in the cache. */
-  dataset?: string;
-  cacheDir?: string;
-  /** Rows per batch. Default defaultEvalBatchSize(MAX_SEQ_LEN). */
-  batchSize?: number;
-  /** 'auto' | 'cpu' | 'cuda' | 'cuda:N'. Default: AUTORESEARCH_DEVICE or auto. */
-  device?: string;
-  onProgress?: (done: number, total: number) => void;
-}
-
-export interface EvaluateResult extends ValBpbResult {
-  checkpoint: string;
-  dataset: string;
-  evalTokens: number;
-  /** The device the model ran on, e.g. "cpu". */
-  device: string;
-  /** Things worth knowing about this evaluation (e.g. a model built for a longer context). */
-  notes: string[];
-}
-
-/** The prepared tokenizer of a dataset, checked against the vocabulary meta.json records. */
-export async function preparedTokenizer(meta: PreparedMeta, cacheDir?: string): Promise<Tokenizer> {
-  const tokenizer = await Tokenizer.load(datasetPaths(meta.dataset, cacheDir).tokenizer);
-  if (tokenizer.vocabSize !== meta.vocabSize) {
-    throw new ConfigError(
-      `the '${meta.dataset}' tokenizer has ${tokenizer.vocabSize} tokens but meta.json records ${meta.vocabSize}: ` +
-        `run \`autoresearch prepare --dataset ${meta.dataset}\` again`,
-    );
-  }
-  return tokenizer;
-}
-
-/**
- * token_bytes.bin of a dataset's prepared tokenizer (SPEC §3), all the evaluation needs of it:
- * read directly, without building the tokenizer (~0.4 s at vocab 8192).
- */
-export async function preparedTokenBytes(meta: PreparedMeta, cacheDir?: string): Promise<Int32Array> {
-  const file = path.join(datasetPaths(meta.dataset, cacheDir).tokenizer, TOKENIZER_FILES.tokenBytes);
-  const data = await fs.readFile(file).catch((err: NodeJS.ErrnoException) => {
-    throw new ConfigError(`cannot read ${file} (${err.code ?? err.message}): run \`autoresearch prepare --dataset ${meta.dataset}\` again`);
-  });
-  if (data.length !== meta.vocabSize * 4) {
-    throw new ConfigError(
-      `${file} holds ${data.length / 4} token lengths but meta.json records a vocabulary of ${meta.vocabSize}: ` +
-        `run \`autoresearch prepare --dataset ${meta.dataset}\` again`,
-    );
-  }
-  return Int32Array.from({ length: meta.vocabSize }, (_, id) => data.readInt32LE(id * 4));
-}
-
-/** Refuses a model whose vocabulary is not the prepared one: its ids would mean other tokens. */
-export function checkVocabulary(config: ModelConfig, meta: PreparedMeta, what = 'the model'): void {
-  if (config.vocabSize !== meta.vocabSize) {
-    throw new ConfigError(
-      `${what} has a vocabulary of ${config.vocabSize} tokens but the prepared '${meta.dataset}' data has ${meta.vocabSize}: ` +
-        'use a checkpoint trained on this data, or name the dataset it was trained on (--dataset)',
-    );
-  }
 }
 
 /**
@@ -179,37 +177,5 @@ export async function evaluateValBpb(model: GPT, options: ValBpbOptions): Promis
     maxSeqLen: meta.maxSeqLen,
     evaluatedTokens: steps * batchSize * meta.maxSeqLen,
     seconds: (performance.now() - started) / 1000,
-  };
-}
-
-/** Loads a checkpoint and evaluates it on the prepared validation split (`autoresearch eval`). */
-export async function evaluateCheckpoint(options: EvaluateOptions): Promise<EvaluateResult> {
-  const meta = await resolvePreparedMeta(options.dataset, options.cacheDir);
-  // The header alone says whether the model fits the data: refuse before loading the weights.
-  const config = configFromHeader(options.checkpoint, await readHeader(options.checkpoint));
-  checkModelAgainstData(config, meta, `checkpoint '${options.checkpoint}'`);
-  const tokenBytes = await preparedTokenBytes(meta, options.cacheDir);
-  using model = await GPT.load(options.checkpoint, { device: options.device });
-  const result = await evaluateValBpb(model, {
-    meta,
-    cacheDir: options.cacheDir,
-    batchSize: options.batchSize,
-    tokenBytes,
-    onProgress: options.onProgress,
-  });
-  const notes =
-    config.sequenceLen > meta.maxSeqLen
-      ? [
-          `the model was built for ${config.sequenceLen}-token sequences and is scored at MAX_SEQ_LEN ${meta.maxSeqLen}: ` +
-            'its attention windows are relative to its own length, so this is not the number a run on this data would report',
-        ]
-      : [];
-  return {
-    ...result,
-    checkpoint: path.resolve(options.checkpoint),
-    dataset: meta.dataset,
-    evalTokens: meta.evalTokens,
-    device: model.device.device,
-    notes,
   };
 }

@@ -7,12 +7,13 @@
 // the schedules. A loss that is NaN or above 100 fails the run at once.
 import path from 'node:path';
 
-import type { TokenBatch } from '../batch';
+import type { TokenBatch } from '../data/batch';
 import { DataLoader } from '../data/loader';
 import { type PreparedMeta, datasetPaths } from '../data/prepared';
-import { evalSteps, evaluateValBpb, preparedTokenBytes } from '../evaluate';
-import { GPT } from '../gpt';
-import { measureMatmulFlopsSync } from '../runtime';
+import { preparedTokenBytes } from '../data/prepared-tokenizer';
+import { evalSteps, evaluateValBpb } from './scorer';
+import { GPT } from '../model/gpt';
+import { measureMatmulFlopsSync } from '../native/runtime';
 import type { ScheduleValues } from './config-sandbox';
 import type { ExperimentSummary } from './types';
 import type { ResolvedExperiment } from './validate-config';
@@ -124,7 +125,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
   }
 
   o.report?.({ type: 'trained', trainingSeconds: counted, steps: step });
-  // val_bpb over EVAL_TOKENS of the validation split, in file order (lib/evaluate.ts).
+  // val_bpb over EVAL_TOKENS of the validation split, in file order (lib/runner/scorer.ts).
   o.print(`warm-up: ${warmup.toFixed(1)} s in steps 0-${WARMUP_STEPS} (not counted)`);
   o.print(`evaluating val_bpb on ${evalSteps(o.meta, B)} batches of ${B} x ${T} tokens`);
   const evalStart = performance.now();

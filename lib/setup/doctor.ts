@@ -1,17 +1,17 @@
 // The set-up check: what the addon was built against, what it finds at run time, how fast
 // this machine multiplies matrices, which data is prepared, and the sizes worth training here
-// (lib/recommend.ts); each problem comes with its fix.
+// (lib/setup/recommend.ts); each problem comes with its fix.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { datasetPaths, readPreparedMeta, resolveCacheDir } from './data/prepared';
-import { AddonLoadError } from './errors';
+import { datasetPaths, readPreparedMeta, resolveCacheDir } from '../data/prepared';
+import { AddonLoadError } from '../errors';
 import { recommendConfig, recommendTimed, type Recommendation } from './recommend';
-import { measureMatmulFlopsSync, runtimeInfo, type RuntimeInfo } from './runtime';
+import { measureMatmulFlopsSync, runtimeInfo, type RuntimeInfo } from '../native/runtime';
 import { cpuTimer } from './step-timer';
-import { TOKENIZER_FILES } from './tokenizer';
+import { TOKENIZER_FILES } from '../data/tokenizer';
 
 /** One prepared dataset in the cache directory. */
 export interface PreparedDatasetReport {

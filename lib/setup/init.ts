@@ -1,6 +1,6 @@
 // `autoresearch init`: a fresh train/config.ts and program.md in any directory, with the
 // reference's config scaled to the hardware found. On a GPU the reference values stay; on a
-// CPU the sizes are what `autoresearch doctor` recommends (lib/recommend.ts) from training steps
+// CPU the sizes are what `autoresearch doctor` recommends (lib/setup/recommend.ts) from training steps
 // timed here, for the prepared data's vocabulary, MAX_SEQ_LEN and EVAL_TOKENS: on the 2-core
 // development machines DEPTH 4, width 128, 16 rows of 256 a step (0.43-0.5 s steps, 550-700
 // optimizer steps in 300 s).
@@ -8,14 +8,14 @@ import os from 'node:os';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { findPreparedDataset, readPreparedMeta, type PreparedMeta } from './data/prepared';
-import { ConfigError } from './errors';
-import { REFERENCE_DEFAULTS } from './experiment-config';
-import { setKnob } from './loop/agents/knobs';
-import type { KnobValue } from './loop/agents/types';
-import { packageRoot } from './native/load';
+import { findPreparedDataset, readPreparedMeta, type PreparedMeta } from '../data/prepared';
+import { ConfigError } from '../errors';
+import { REFERENCE_DEFAULTS } from '../experiment-config';
+import { setKnob } from '../loop/agents/knobs';
+import type { KnobValue } from '../loop/agents/types';
+import { packageRoot } from '../native/load';
 import { recommendConfig, recommendTimed } from './recommend';
-import { measureMatmulFlopsSync, runtimeInfo } from './runtime';
+import { measureMatmulFlopsSync, runtimeInfo } from '../native/runtime';
 import { cpuTimer } from './step-timer';
 
 export interface InitOptions {

@@ -7,12 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { prepare } from './data/prepare';
-import { setKnob } from './loop/agents/knobs';
-import type { KnobValue } from './loop/agents/types';
-import { packageRoot } from './native/load';
-import { runExperiment } from './runner/run-experiment';
-import type { ExperimentResult } from './runner/types';
+import { prepare } from '../data/prepare';
+import { setKnob } from '../loop/agents/knobs';
+import type { KnobValue } from '../loop/agents/types';
+import { packageRoot } from '../native/load';
+import { runExperiment } from '../runner/run-experiment';
+import type { ExperimentResult } from '../runner/types';
 
 /** The smoke test's data: the built-in corpus, small. */
 export const SMOKE_DATA = { dataset: 'sotu', vocabSize: 512, seqLen: 64, evalTokens: 4096 } as const;

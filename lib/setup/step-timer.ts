@@ -1,11 +1,11 @@
 // Times real training steps and evaluation batches of a model on this machine. `doctor` and
-// `init` size the CPU model by these timings (lib/recommend.ts): the matmul rate alone
+// `init` size the CPU model by these timings (lib/setup/recommend.ts): the matmul rate alone
 // mispredicts a step by up to ~1.6x between CPUs (an AVX-512 machine measured 1.4x the
 // 1024^3 rate of another and trained at its speed), because a small model's step is mostly
 // matmuls with K = 128-256 and elementwise work.
-import type { TokenBatch } from './batch';
-import { GPT } from './gpt';
-import type { ModelConfig } from './model-config';
+import { randomBatch, type TokenBatch } from '../data/batch';
+import { GPT } from '../model/gpt';
+import type { ModelConfig } from '../model-config';
 
 /** What a model costs here. */
 export interface StepTiming {
@@ -25,18 +25,6 @@ export interface StepTimer {
 
 /** Steps timed after the first (which pays for first-touch memory); the median counts. */
 const TIMED_STEPS = 3;
-
-/** A batch of pseudo-random token ids (a linear congruential generator: the same every time). */
-export function randomBatch(batchSize: number, seqLen: number, vocabSize: number, seed: number): TokenBatch {
-  let s = seed;
-  const next = () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s % vocabSize;
-  };
-  const inputs = Int32Array.from({ length: batchSize * seqLen }, next);
-  const targets = Int32Array.from({ length: batchSize * seqLen }, next);
-  return { inputs, targets, batchSize, seqLen };
-}
 
 /**
  * Times optimizer steps, each over its list of micro-batches, with fixed schedule values;

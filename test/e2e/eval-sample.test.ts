@@ -8,8 +8,9 @@ import path from 'node:path';
 import { DataLoader, generate, GPT, Tokenizer, type GenerateResult, type ModelConfig } from '../../lib';
 import { prepare } from '../../lib/data/prepare';
 import { datasetPaths, type PreparedMeta } from '../../lib/data/prepared';
-import type { DoctorReport } from '../../lib/doctor';
-import type { EvaluateResult } from '../../lib/evaluate';
+import type { DoctorReport } from '../../lib/setup/doctor';
+import type { EvaluateResult } from '../../lib/cli/eval';
+import { evaluateBpb } from '../../lib/runner/scorer';
 import { tinyConfig } from '../helpers';
 import { packageRoot } from '../../lib/native/load';
 
@@ -83,7 +84,7 @@ describe('autoresearch eval', () => {
       dtype: meta.dtype,
       shuffle: false,
     });
-    const expected = await model.evaluateBpb(val.batches(steps), tokenizer.tokenBytes());
+    const expected = await evaluateBpb(model, val.batches(steps), tokenizer.tokenBytes());
 
     expect(Math.abs(result.bpb - expected.bpb)).toBeLessThan(1e-6);
     expect(result.bytes).toBe(expected.bytes);

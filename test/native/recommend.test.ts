@@ -1,5 +1,6 @@
 // The FLOPs estimate the recommendations rest on equals the native model's SPEC formula.
-import { GPT, estimateFlopsPerToken, estimateParams } from '../../lib';
+import { GPT } from '../../lib';
+import { estimateFlopsPerToken, estimateParams } from '../../lib/internals';
 import { tinyConfig } from '../helpers';
 
 test.each([

@@ -1,16 +1,16 @@
 // recommendConfig: the sizes `doctor` recommends, from synthetic machine reports.
+import { modelConfigFromDepth } from '../../lib';
 import {
   CPU_LOGIT_COST,
   CPU_STEP_TOKENS,
   CPU_TRAINING_EFFICIENCY,
   TARGET_STEPS,
   estimateFlopsPerToken,
-  modelConfigFromDepth,
   recommendConfig,
   recommendTimed,
   type RecommendInput,
   type StepTimer,
-} from '../../lib';
+} from '../../lib/internals';
 
 const cpu = (matmulGflops: number | null, extra: Partial<RecommendInput> = {}): RecommendInput => ({
   addon: { cudaAvailable: false },
