@@ -183,7 +183,7 @@ export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport>
   report.prepared = await scanPrepared(report.cacheDir, report.problems);
   report.ok = report.problems.length === 0;
   const timed = options.timeSteps !== false && report.addon !== null;
-  return { ...report, recommendations: timed ? await recommendTimed(report, {}, cpuTimer, options.progress) : recommendConfig(report) };
+  return { ...report, recommendations: timed ? recommendTimed(report, {}, cpuTimer, options.progress) : recommendConfig(report) };
 }
 
 export function formatDoctor(r: DoctorReport): string {

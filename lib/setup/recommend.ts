@@ -274,12 +274,12 @@ export function recommendConfig(report: RecommendInput, overrides: RecommendOver
  * @param timer cpuTimer (lib/setup/step-timer.ts) for this machine.
  * @param progress called with a line before and after each timing (they take seconds).
  */
-export async function recommendTimed(
+export function recommendTimed(
   report: RecommendInput,
   overrides: RecommendOverrides,
   timer: StepTimer,
   progress?: (line: string) => void,
-): Promise<Recommendation> {
+): Recommendation {
   const timings = new Map(report.cpuTimings ?? []);
   for (;;) {
     const rec = recommendConfig({ ...report, cpuTimings: timings }, overrides);
@@ -297,11 +297,11 @@ export async function recommendTimed(
     if (timed?.evalTokensPerSecond !== undefined) return rec;
     if (timed) {
       // The choice is made: time its evaluation (for EVAL_TOKENS).
-      timings.set(DEPTH, { ...timed, evalTokensPerSecond: await timer.evaluation(model, DEVICE_BATCH_SIZE) });
+      timings.set(DEPTH, { ...timed, evalTokensPerSecond: timer.evaluation(model, DEVICE_BATCH_SIZE) });
       continue;
     }
     progress?.(`timing DEPTH ${DEPTH} (width ${model.nEmbd}) on ${TOTAL_BATCH_SIZE / rec.MAX_SEQ_LEN} rows of ${rec.MAX_SEQ_LEN}...`);
-    const stepSeconds = await timer.step(model, DEVICE_BATCH_SIZE, TOTAL_BATCH_SIZE);
+    const stepSeconds = timer.step(model, DEVICE_BATCH_SIZE, TOTAL_BATCH_SIZE);
     timings.set(DEPTH, { stepSeconds });
     const steps = Math.floor(TIME_BUDGET / stepSeconds);
     progress?.(`  ${Math.round(stepSeconds * 1000)} ms a step: ~${steps} steps in ${TIME_BUDGET} s (${steps >= TARGET_STEPS ? 'enough' : 'too few'})`);

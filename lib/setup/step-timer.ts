@@ -18,9 +18,9 @@ export interface StepTiming {
 /** Times models on this machine: training steps, and the evaluation. */
 export interface StepTimer {
   /** Seconds of one optimizer step of `totalTokens` tokens in micro-batches of `rows` rows. */
-  step(config: ModelConfig, rows: number, totalTokens: number): Promise<number>;
+  step(config: ModelConfig, rows: number, totalTokens: number): number;
   /** Evaluation tokens per second in micro-batches of `rows` rows. */
-  evaluation(config: ModelConfig, rows: number): Promise<number>;
+  evaluation(config: ModelConfig, rows: number): number;
 }
 
 /** Steps timed after the first (which pays for first-touch memory); the median counts. */
@@ -49,11 +49,11 @@ export const median = (sorted: readonly number[]): number => sorted[Math.floor(s
 /**
  * The StepTimer of this machine's CPU, on random tokens, all on this thread as in a run
  * (OpenMP work on a second thread would slow every later step: see measureMatmulFlopsSync).
- * A step: one, then the median of TIMED_STEPS more (~2 s at DEPTH 4, width 128). The
- * evaluation: two batches, the second counts.
+ * A step: one, then the median of TIMED_STEPS more. The evaluation: two batches, the second
+ * counts.
  */
 export const cpuTimer: StepTimer = {
-  async step(config, rows, totalTokens) {
+  step(config, rows, totalTokens) {
     const T = config.sequenceLen;
     const micro = Math.max(1, Math.round(totalTokens / (rows * T)));
     using model = GPT.create(config, { device: 'cpu', seed: 0 });
@@ -62,7 +62,7 @@ export const cpuTimer: StepTimer = {
     );
     return median(timeTrainingSteps(model, steps, 1)) / 1000;
   },
-  async evaluation(config, rows) {
+  evaluation(config, rows) {
     using model = GPT.create(config, { device: 'cpu', seed: 0 });
     const batch = randomBatch(rows, config.sequenceLen, config.vocabSize, 1);
     const tokenBytes = new Int32Array(config.vocabSize).fill(1);
