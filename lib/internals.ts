@@ -66,7 +66,7 @@ export {
 } from './runner/scorer';
 export { DEFAULT_TIME_BUDGET, DEFAULT_TOTAL_TIME_LIMIT } from './runner/run-experiment';
 export { SUMMARY_KEYS, type ExperimentStatus, type FailureKind } from './runner/types';
-export { formatSummary, parseSummary } from './runner/summary';
+export { formatSummary } from './runner/summary';
 export { validateExperimentConfig } from './runner/validate-config';
 
 // The native runtime.

@@ -19,10 +19,10 @@ import { datasetPaths, META_VERSION, writePreparedMeta, type DatasetPaths, type 
 import { preparedFiles, recordPreparedFiles } from './verify';
 
 /** Characters of training text the tokenizer sees at most, and per document (SPEC §3). */
-export const TOKENIZER_MAX_CHARS = 1e9;
-export const TOKENIZER_DOC_CHARS = 10_000;
+const TOKENIZER_MAX_CHARS = 1e9;
+const TOKENIZER_DOC_CHARS = 10_000;
 /** 256 byte tokens + 4 special tokens. */
-export const MIN_VOCAB_SIZE = 260;
+const MIN_VOCAB_SIZE = 260;
 
 export interface PrepareOptions {
   /** Dataset name; default: climbmix when its host answers, else the built-in sotu corpus. */
@@ -57,7 +57,7 @@ export interface PrepareResult {
  * the reference's climbmix; on a CPU, the built-in corpus, which needs no download and which a
  * CPU can learn something from in the time budget.
  */
-async function pickDataset(options: PrepareOptions, log: (line: string) => void): Promise<{ dataset: Dataset; because: string }> {
+function pickDataset(options: PrepareOptions, log: (line: string) => void): { dataset: Dataset; because: string } {
   if (options.dataset) return { dataset: getDataset(options.dataset), because: `named with --dataset ${options.dataset}` };
   let gpu: string | null = null;
   try {
@@ -200,7 +200,7 @@ async function tokenizeSplit(
 export async function prepare(options: PrepareOptions = {}): Promise<PrepareResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const showProgress = options.progress ?? true;
-  const { dataset, because } = await pickDataset(options, log);
+  const { dataset, because } = pickDataset(options, log);
   const seqLen = options.seqLen ?? dataset.defaults.maxSeqLen;
   const evalTokens = options.evalTokens ?? dataset.defaults.evalTokens;
   const vocabSize = options.vocabSize ?? dataset.defaults.vocabSize;

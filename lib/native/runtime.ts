@@ -46,10 +46,10 @@ export function measureMatmulFlops(n = 1024, repeats = 5, device = 'auto'): Prom
 }
 
 /**
- * measureMatmulFlops on the calling thread, blocking it (~70 ms at 1024, 8 repeats on 2
- * cores). A process that trains on the CPU should probe this way: OpenMP work on a second
- * thread (the thread pool the Promise version runs on) makes libgomp shorten every idle
- * thread's spin from then on, which slowed each later training step ~15% on 2 cores.
+ * measureMatmulFlops on the calling thread, blocking it. A process that trains on the CPU
+ * should probe this way: OpenMP work on a second thread (the thread pool the Promise version
+ * runs on) makes libgomp shorten every idle thread's spin from then on, which slows every
+ * later training step.
  */
 export function measureMatmulFlopsSync(n = 1024, repeats = 5, device = 'auto'): number {
   return addon().measureMatmulFlopsSync(n, repeats, device);

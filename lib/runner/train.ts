@@ -20,7 +20,7 @@ import type { ResolvedExperiment } from './validate-config';
 import type { WorkerMessage } from './worker-process';
 
 /** H100 bf16 dense peak, the reference's MFU denominator on GPUs. */
-export const H100_BF16_PEAK = 989.5e12;
+const H100_BF16_PEAK = 989.5e12;
 const WARMUP_STEPS = 10;
 
 export interface TrainOptions {
@@ -60,8 +60,8 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
     adamBetas: config.ADAM_BETAS,
   });
   const onGpu = model.device.device.startsWith('cuda');
-  // The CPU's MFU denominator: the best of 8 fp32 1024^2 matmuls (~70 ms; with 3, a burst of
-  // load on a shared machine once halved the figure and doubled the reported MFU). On this
+  // The CPU's MFU denominator: the best of 8 fp32 1024^2 matmuls (with fewer, a burst of load
+  // on a shared machine can halve the figure and double the reported MFU). On this
   // thread: OpenMP work on another one would slow every later step (runtime.ts).
   const peakFlops = onGpu ? H100_BF16_PEAK : measureMatmulFlopsSync(1024, 8, 'cpu');
   const flopsPerToken = model.flopsPerToken();
