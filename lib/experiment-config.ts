@@ -7,6 +7,7 @@
 
 export type MlpActivationName = 'relu2' | 'swiglu' | 'gelu';
 
+/** The knobs of train/config.ts: what an experiment changes, checked before it runs. */
 export interface ExperimentConfig {
   // --- model ---------------------------------------------------------------------------
   /** Transformer layers. */

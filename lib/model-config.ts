@@ -5,6 +5,7 @@
 import { ConfigError } from './errors';
 import type { NativeModelConfig } from './native/addon';
 
+/** The MLP's activation: relu² (the reference), SwiGLU or GELU. */
 export type MlpActivation = 'relu2' | 'swiglu' | 'gelu';
 
 /** A GPT's shape and architecture options. Options beyond the reference default to it. */

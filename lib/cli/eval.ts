@@ -11,6 +11,7 @@ import { GPT } from '../model/gpt';
 import { ProgressBar } from '../progress';
 import { checkModelAgainstData, evaluateValBpb, type ValBpbResult } from '../runner/scorer';
 
+/** The checkpoint to score and the prepared data to score it on. */
 export interface EvaluateOptions {
   /** A safetensors checkpoint written by GPT.save. */
   checkpoint: string;
@@ -24,6 +25,7 @@ export interface EvaluateOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** val_bpb of a checkpoint, with the data and device it was scored on. */
 export interface EvaluateResult extends ValBpbResult {
   checkpoint: string;
   dataset: string;

@@ -1,6 +1,7 @@
-// A batch of token ids as the model takes it: B rows of T ids each, row-major.
+// Token batches, and pseudo-random ones for timings and tests.
 import { seededRandom } from '../random';
 
+/** A batch of token ids as the model takes it: B rows of T ids each, row-major. */
 export interface TokenBatch {
   /** B x T input ids, row-major. */
   inputs: Int32Array;

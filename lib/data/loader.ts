@@ -13,6 +13,7 @@ import { addon } from '../native/load';
 /** Width of the token ids in a token file: uint16 for vocabularies up to 65536. */
 export type TokenDtype = 'uint16' | 'uint32';
 
+/** How a DataLoader packs and orders its rows. */
 export interface DataLoaderOptions {
   /** Rows per batch (B). */
   batchSize: number;
@@ -43,6 +44,10 @@ export type LoaderBatch = TokenBatch & { epoch: number };
 
 export type LoaderState = NativeLoaderState;
 
+/**
+ * Batches of a token file, packed BOS-aligned best-fit into rows of seqLen + 1 tokens (see
+ * the file comment): next(), iteration, or batches(n). Dispose it (or `using`) to close the file.
+ */
 export class DataLoader implements Iterable<LoaderBatch>, Disposable {
   #native: NativeDataLoader | null;
   /** Absolute path of the token file. */

@@ -24,8 +24,9 @@ const TOKENIZER_DOC_CHARS = 10_000;
 /** 256 byte tokens + 4 special tokens. */
 const MIN_VOCAB_SIZE = 260;
 
+/** What to prepare and where: the dataset, its sizes (sequence length, vocabulary, evaluation tokens) and the cache. */
 export interface PrepareOptions {
-  /** Dataset name; default: climbmix when its host answers, else the built-in sotu corpus. */
+  /** Dataset name; default: climbmix with a CUDA GPU, else the built-in sotu corpus (never decided by the network). */
   dataset?: string;
   /** Training shards to download (-1 = all). Default: the dataset's. */
   numShards?: number;
@@ -44,6 +45,7 @@ export interface PrepareOptions {
   log?: (line: string) => void;
 }
 
+/** A prepared dataset: its meta.json and where its files are. */
 export interface PrepareResult {
   meta: PreparedMeta;
   paths: DatasetPaths;

@@ -127,6 +127,7 @@ async function writeAtomic(file: string, data: string | Uint8Array): Promise<voi
   await fs.rename(tmp, file);
 }
 
+/** The byte-level BPE tokenizer (see the file comment): train, save, load, encode, decode. */
 export class Tokenizer {
   readonly #native: NativeTokenizer;
   readonly #ranks: Uint8Array[];

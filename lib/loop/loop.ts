@@ -49,6 +49,7 @@ import { appendResult, bestKept, ensureGitignore, nextExperimentNumber, readResu
 
 const CONFIG = 'train/config.ts';
 
+/** The research loop's repository, agent, data, budgets and limits. */
 export interface LoopOptions {
   /** The repository (holds train/config.ts and program.md). */
   dir: string;
@@ -86,6 +87,7 @@ export interface LoopOptions {
   onRunOutput?: (text: string) => void;
 }
 
+/** How a research loop ended: its tag and branch, the experiments run and the best kept. */
 export interface LoopOutcome {
   tag: string;
   branch: string;
@@ -216,6 +218,11 @@ async function refExists(dir: string, ref: string): Promise<boolean> {
   );
 }
 
+/**
+ * The research loop in a git repository: propose a change to train/config.ts, check and
+ * commit it, run it, keep it when val_bpb improves and reset it otherwise, until `max`
+ * experiments, a stop request or an interrupt.
+ */
 export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
   const log = o.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const repo = await openRepo(o.dir);

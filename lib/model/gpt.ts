@@ -11,6 +11,7 @@ import type { NativeBpbSums, NativeModel, NativeParamCounts, NativeParameterInfo
 import { addon } from '../native/load';
 import { OPTIMIZER_DEFAULTS, Optimizer, type OptimizerConfig, type StepSettings } from './optimizer';
 
+/** Where a model lives and how it starts: the device, and the seed of its initialisation. */
 export interface GPTOptions {
   /** 'auto' (CUDA if available, else CPU) | 'cpu' | 'cuda' | 'cuda:N'. Default: AUTORESEARCH_DEVICE or auto. */
   device?: string;
@@ -30,6 +31,11 @@ export interface DeviceInfo {
 export type ParamCounts = NativeParamCounts;
 export type ParameterInfo = NativeParameterInfo;
 
+/**
+ * The GPT of the reference (SPEC §4), trained and run by the native addon: create or load one,
+ * train it with trainStep and its MuonAdamW optimizer, score it (evaluateBpb), save it as
+ * safetensors. Dispose it (or `using`) to free its memory at once.
+ */
 export class GPT implements Disposable {
   #native: NativeModel | null;
   #optimizers = new Set<Optimizer>();

@@ -43,6 +43,7 @@ export interface StepSettings {
 
 export type OptimizerGroup = NativeOptimizerGroup;
 
+/** MuonAdamW over a GPT's parameters (GPT.createOptimizer makes one); disposed with its model. */
 export class Optimizer implements Disposable {
   #native: NativeOptimizer | null;
   readonly config: OptimizerConfig;

@@ -41,12 +41,14 @@ export interface SamplingOptions {
   onText?: (text: string) => void;
 }
 
+/** A model, its tokenizer, and how to sample from it. */
 export interface GenerateOptions extends SamplingOptions {
   model: GPT;
   /** The tokenizer the model was trained with. */
   tokenizer: Tokenizer;
 }
 
+/** A sampled continuation, as text and as token ids. */
 export interface GenerateResult {
   /** The prompt followed by the continuation. */
   text: string;
@@ -139,6 +141,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   return { text: prompt + completion, completion, tokens, promptTokens };
 }
 
+/** A checkpoint and the prepared dataset whose tokenizer it was trained with, and how to sample. */
 export interface SampleOptions extends SamplingOptions {
   /** A safetensors checkpoint written by GPT.save. */
   checkpoint: string;

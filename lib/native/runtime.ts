@@ -3,6 +3,7 @@ import type { NativeBuildInfo, NativeRuntimeInfo } from './addon';
 import { loadedBlasThreading, type BlasThreading } from './blas-threading';
 import { addon, loadAddon, loadedOmpWaitPolicy } from './load';
 
+/** The native runtime of this process: libtorch, devices, threads, and how the addon was built. */
 export interface RuntimeInfo extends NativeRuntimeInfo {
   build: NativeBuildInfo;
   /** The .node file in use. */
@@ -31,6 +32,7 @@ export function setThreads(threads: number): void {
   addon().setNumThreads(threads);
 }
 
+/** Threads libtorch uses for intra-op parallelism in this process. */
 export function getThreads(): number {
   return addon().getNumThreads();
 }

@@ -18,6 +18,7 @@ import { formatSummary, roundSummary } from './summary';
 import type { ExperimentResult, ExperimentSummary, FailureKind } from './types';
 import { runWorker, type WorkerFailure, type WorkerMessage, type WorkerRequest } from './worker-process';
 
+/** Where and how runExperiment runs: the folder and config, the data, the budget and limits, the device. */
 export interface RunOptions {
   /** Directory holding train/config.ts (default: the current directory). */
   dir?: string;

@@ -36,6 +36,7 @@ import type { NativeBpbSums } from '../native/addon';
  */
 export const EVALUATOR_VERSION = 2;
 
+/** val_bpb and the sums it is made of. */
 export interface BpbResult {
   /** Bits per byte over every counted token. */
   bpb: number;
@@ -88,6 +89,7 @@ export function defaultEvalBatchSize(maxSeqLen: number, evalTokens = Infinity): 
   return Math.max(1, Math.floor(Math.min(EVAL_BATCH_TOKENS, evalTokens) / maxSeqLen));
 }
 
+/** The prepared data to score on and how (batch size, thread, progress). */
 export interface ValBpbOptions {
   /** The prepared data (readPreparedMeta / resolvePreparedMeta). */
   meta: PreparedMeta;
@@ -106,6 +108,7 @@ export interface ValBpbOptions {
   onThisThread?: boolean;
 }
 
+/** val_bpb on the validation split, with the batches scored and the time it took. */
 export interface ValBpbResult extends BpbResult {
   /** Batches evaluated: EVAL_TOKENS / (batchSize x maxSeqLen). */
   steps: number;

@@ -42,6 +42,7 @@ export interface DoctorOptions {
   progress?: (line: string) => void;
 }
 
+/** What doctor found: the machine, the addon, the prepared datasets, the recommended sizes and the problems with their fixes. */
 export interface DoctorReport {
   ok: boolean;
   node: string;
@@ -132,6 +133,7 @@ async function scanPrepared(cacheDir: string, problems: DoctorReport['problems']
   return prepared.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
+/** Checks this machine for autoresearch: Node, the addon, the device, prepared data; each problem comes with its fix, and sizes worth training here. */
 export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const report: Omit<DoctorReport, 'recommendations'> = {
     ok: true,

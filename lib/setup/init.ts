@@ -16,6 +16,7 @@ import { recommendConfig, recommendTimed } from './recommend';
 import { measureMatmulFlopsSync, runtimeInfo } from '../native/runtime';
 import { cpuTimer } from './step-timer';
 
+/** The folder to set up and how to size its config. */
 export interface InitOptions {
   /** Target directory (created if missing). */
   dir: string;
@@ -37,6 +38,7 @@ export interface InitOptions {
   progress?: (line: string) => void;
 }
 
+/** What init wrote, and the recommendation its config follows. */
 export interface InitResult {
   /** The files written (absolute paths). */
   files: string[];
@@ -107,6 +109,7 @@ async function writeTypeResolution(dir: string, root: string): Promise<string | 
   return file;
 }
 
+/** Writes a fresh train/config.ts (sized for this machine) and program.md into a folder: `autoresearch init`. */
 export async function init(options: InitOptions): Promise<InitResult> {
   const root = packageRoot();
   const dir = path.resolve(options.dir);
