@@ -20,6 +20,7 @@ import { resultsCommand } from '../lib/cli/results';
 import { runCommand } from '../lib/cli/run';
 import { sampleCommand } from '../lib/cli/sample';
 import { smokeCommand } from '../lib/cli/smoke';
+import { workerCommand } from '../lib/cli/worker';
 import { packageRoot } from '../lib/native/load';
 
 const commands = [
@@ -35,6 +36,7 @@ const commands = [
   plotCommand,
   dashboardCommand,
   rebuildCommand,
+  workerCommand,
 ] as unknown as CommandModule<object, object>[];
 const version = (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 const argv = hideBin(process.argv);

@@ -39,10 +39,15 @@ export async function compileConfig(configPath: string, displayName = 'train/con
         : `${configPath} cannot be read: ${(err as Error).message}`,
     );
   }
+  return compileConfigSource(source, displayName, path.dirname(configPath));
+}
+
+/** compileConfig() of a config's text (a job of the parallel loop carries the text, not a path). */
+export async function compileConfigSource(source: string, displayName = 'train/config.ts', resolveDir = process.cwd()): Promise<CompiledConfig> {
   let result: esbuild.BuildResult & { outputFiles: esbuild.OutputFile[] };
   try {
     result = await esbuild.build({
-      stdin: { contents: source, loader: 'ts', sourcefile: displayName, resolveDir: path.dirname(configPath) },
+      stdin: { contents: source, loader: 'ts', sourcefile: displayName, resolveDir },
       bundle: true,
       write: false,
       format: 'cjs',

@@ -12,7 +12,7 @@ import path from 'node:path';
 
 import { env } from '../env';
 import { ConfigError } from '../errors';
-import { compileConfig } from './config-compile';
+import { compileConfig, compileConfigSource } from './config-compile';
 import { checkOverrides, type ConfigOverrides } from './overrides';
 import { formatSummary, roundSummary } from './summary';
 import type { ExperimentResult, ExperimentSummary, FailureKind } from './types';
@@ -24,6 +24,10 @@ export interface RunOptions {
   dir?: string;
   /** The config module (default: <dir>/train/config.ts). */
   configPath?: string;
+  /** The config's text, run instead of the file (a job of the parallel loop). */
+  configSource?: string;
+  /** Intra-op threads of the run (default: AUTORESEARCH_THREADS or the machine's cores). */
+  threads?: number;
   /** Prepared dataset (default: the only or most recently prepared one). */
   dataset?: string;
   cacheDir?: string;
@@ -68,6 +72,21 @@ function lastLines(text: string, n: number): string {
   return lines.slice(-n).join('\n');
 }
 
+const DIED = 'the experiment process was';
+
+/**
+ * True when the run's process died without reporting (killed by a signal, or exited without a
+ * result): a parallel loop's worker retries such a run once before recording the crash.
+ */
+export function processDied(result: ExperimentResult): boolean {
+  return result.status === 'crash' && result.failure === 'crash' && (result.cause ?? '').startsWith(`${DIED} `);
+}
+
+function checkThreads(value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(`threads must be a positive integer (got ${value})`);
+  return value;
+}
+
 function checkTimeBudget(value: number): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new ConfigError(`the time budget must be a positive number of seconds (got ${value}); the default is ${DEFAULT_TIME_BUDGET}`);
@@ -107,7 +126,10 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
   try {
     checkTimeBudget(timeBudget);
     request = {
-      config: await compileConfig(path.resolve(dir, options.configPath ?? path.join('train', 'config.ts'))),
+      config:
+        options.configSource !== undefined
+          ? await compileConfigSource(options.configSource)
+          : await compileConfig(path.resolve(dir, options.configPath ?? path.join('train', 'config.ts'))),
       dataset: options.dataset,
       // Relative paths are the caller's (its working directory), not the worker's (dir).
       cacheDir: options.cacheDir === undefined ? undefined : path.resolve(options.cacheDir),
@@ -117,6 +139,7 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
       seed: options.seed,
       overrides: options.overrides === undefined ? undefined : checkOverrides(options.overrides),
       verifyTrainInFull: options.verifyTrainInFull,
+      threads: options.threads === undefined ? undefined : checkThreads(options.threads),
     };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -180,8 +203,8 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
       failure: failed.kind,
     };
   }
-  if (signal) return crash(`the experiment process was killed by ${signal} (out of memory, or a native crash)`, 'crash');
-  if (code !== 0) return crash(`the experiment process exited with code ${code} without reporting why`, 'crash');
+  if (signal) return crash(`${DIED} killed by ${signal} (out of memory, or a native crash)`, 'crash');
+  if (code !== 0) return crash(`${DIED} exited with code ${code} without reporting why`, 'crash');
   if (clockProblem) return crash(clockProblem, 'clock');
   if (!done) return crash('the run ended without reporting a result', 'crash');
   if (countingSince === null) return crash('the run reported a result without reporting its training phases', 'clock');

@@ -27,6 +27,8 @@ export interface WorkerRequest {
   checkOnly?: boolean;
   /** Hash the training tokens in full (not only size, mtime and sampled blocks). */
   verifyTrainInFull?: boolean;
+  /** Intra-op threads (a worker of the parallel loop gets its share of the cores). */
+  threads?: number;
 }
 
 /** Why a worker failed, as it reports it. */

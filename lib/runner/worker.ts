@@ -52,6 +52,8 @@ async function main(): Promise<void> {
   watchParent();
   ignoreSandboxRejections();
   const r = await request();
+  // Before the addon loads: it applies AUTORESEARCH_THREADS on first use.
+  if (r.threads !== undefined) process.env.AUTORESEARCH_THREADS = String(r.threads);
   const cacheDir = resolveCacheDir(r.cacheDir);
   const dataset = r.dataset ?? (await findPreparedDataset(cacheDir));
   const meta = await readPreparedMeta(dataset, cacheDir);
