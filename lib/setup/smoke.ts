@@ -15,9 +15,9 @@ import { runExperiment } from '../runner/run-experiment';
 import type { ExperimentResult } from '../runner/types';
 
 /** The smoke test's data: the built-in corpus, small. */
-const SMOKE_DATA = { dataset: 'sotu', vocabSize: 512, seqLen: 64, evalTokens: 4096 } as const;
+export const SMOKE_DATA = { dataset: 'sotu', vocabSize: 512, seqLen: 64, evalTokens: 4096 } as const;
 /** The smoke test's model: one layer of width 64, 1024 tokens a step. */
-const SMOKE_KNOBS: Readonly<Record<string, KnobValue>> = { DEPTH: 1, ASPECT_RATIO: 64, HEAD_DIM: 32, TOTAL_BATCH_SIZE: 1024, DEVICE_BATCH_SIZE: 8 };
+export const SMOKE_KNOBS: Readonly<Record<string, KnobValue>> = { DEPTH: 1, ASPECT_RATIO: 64, HEAD_DIM: 32, TOTAL_BATCH_SIZE: 1024, DEVICE_BATCH_SIZE: 8 };
 const SMOKE_TIME_BUDGET = 3;
 
 export interface SmokeOptions {
