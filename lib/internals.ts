@@ -7,7 +7,17 @@
 export { OPTIMIZER_DEFAULTS, type OptimizerGroup } from './model/optimizer';
 export type { DeviceInfo, ParamCounts, ParameterInfo } from './model/gpt';
 export { readHeader as readCheckpointHeader, type CheckpointHeader } from './model/checkpoint';
-export { SAMPLE_DEFAULTS, pickToken, type SamplingOptions } from './model/sample';
+export {
+  SAMPLE_DEFAULTS,
+  generate,
+  pickToken,
+  sampleCheckpoint,
+  type GenerateOptions,
+  type GenerateResult,
+  type SampleOptions,
+  type SamplingOptions,
+} from './model/sample';
+export { evaluateCheckpoint, type EvaluateOptions, type EvaluateResult } from './cli/eval';
 export { MODEL_DEFAULTS, resolveWindows, validateModelConfig } from './model-config';
 export { REFERENCE_DEFAULTS, CONFIG_KEYS, SCHEDULE_KEYS, type MlpActivationName } from './experiment-config';
 export { seededRandom } from './random';
@@ -54,8 +64,11 @@ export { documents, localShards, type DocumentsOptions } from './data/documents'
 export { SOTU_VAL_EVERY, sotuDocuments, sotuSplit, type SotuDocument } from './data/sotu';
 export type { ShardFailure, AgentErrorKind, LockHolder } from './errors';
 
-// The scorer's parts and the runner.
+// The scorer on prepared data (what a run and `autoresearch eval` report), and the runner.
 export {
+  evaluateValBpb,
+  type ValBpbOptions,
+  type ValBpbResult,
   EVALUATOR_VERSION,
   EVAL_BATCH_TOKENS,
   bitsPerByte,
@@ -69,8 +82,8 @@ export { SUMMARY_KEYS, type ExperimentStatus, type FailureKind } from './runner/
 export { formatSummary } from './runner/summary';
 export { validateExperimentConfig } from './runner/validate-config';
 
-// The native runtime.
-export { measureMatmulFlops, measureMatmulFlopsSync } from './native/runtime';
+// The native runtime: process-wide facts and settings.
+export { getThreads, manualSeed, measureMatmulFlops, measureMatmulFlopsSync, runtimeInfo, setThreads, type RuntimeInfo } from './native/runtime';
 
 // The research loop: agents, the git ratchet, results files, lock, reports.
 export {
@@ -155,10 +168,11 @@ export { formatResultsReport, improvements, resultsReportJson, summarizeResults,
 export { renderProgressSvg, type PlotOptions } from './loop/plot';
 export { fingerprint, harnessDifferences } from './loop/fingerprint';
 export { requestStop, withdrawStop, type StopRequest } from './loop/control';
-export { DEFAULT_DASHBOARD_PORT } from './dashboard/server';
+export { DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard, type DashboardOptions } from './dashboard/server';
 
-// Setting up: the doctor's parts, sizing by timing.
-export { formatDoctor, type DoctorOptions, type PreparedDatasetReport } from './setup/doctor';
+// Setting up: the machine report, a new research folder, sizing by timing.
+export { doctor, formatDoctor, formatRecommendation, type DoctorOptions, type DoctorReport, type PreparedDatasetReport } from './setup/doctor';
+export { init, type InitOptions, type InitResult } from './setup/init';
 export {
   CPU_LOGIT_COST,
   CPU_TRAINING_EFFICIENCY,
@@ -173,5 +187,4 @@ export {
   type RecommendInput,
   type RecommendOverrides,
 } from './setup/recommend';
-export { formatRecommendation } from './setup/doctor';
 export { cpuTimer, timeTrainingSteps, type StepTimer, type StepTiming } from './setup/step-timer';

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { DataLoader, generate, GPT, Tokenizer, type GenerateResult, type ModelConfig } from '../../lib';
+import { DataLoader, GPT, Tokenizer, type ModelConfig } from '../../lib';
+import { generate, type GenerateResult } from '../../lib/internals';
 import { prepare } from '../../lib/data/prepare';
 import { datasetPaths, type PreparedMeta } from '../../lib/data/prepared';
 import type { DoctorReport } from '../../lib/setup/doctor';

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ConfigError, init, prepare } from '../../lib';
-import { recommendConfig } from '../../lib/internals';
+import { ConfigError, prepare } from '../../lib';
+import { init, recommendConfig } from '../../lib/internals';
 import { parseKnobs } from '../../lib/loop/agents/knobs';
 import { checkConfig } from '../../lib/runner/check-config';
 

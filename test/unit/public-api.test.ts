@@ -7,18 +7,14 @@ import ts from 'typescript';
 const LIB = path.join(__dirname, '../../lib');
 
 const PUBLIC = [
-  // model
+  // the model, its optimizer, the scorer of batches
   'GPT', 'GPTOptions', 'Optimizer', 'OptimizerConfig', 'StepSettings', 'modelConfigFromDepth', 'MlpActivation', 'ModelConfig', 'ModelSizing', 'TokenBatch',
+  'evaluateBpb', 'BpbResult',
   // data
   'prepare', 'PrepareOptions', 'PrepareResult', 'PreparedMeta', 'Tokenizer', 'DataLoader', 'DataLoaderOptions', 'LoaderBatch', 'TokenDtype',
-  // scoring and sampling
-  'evaluateBpb', 'evaluateValBpb', 'BpbResult', 'ValBpbOptions', 'ValBpbResult', 'evaluateCheckpoint', 'EvaluateOptions', 'EvaluateResult',
-  'generate', 'sampleCheckpoint', 'GenerateOptions', 'GenerateResult', 'SampleOptions',
   // experiments and the loop
   'ExperimentConfig', 'runExperiment', 'RunOptions', 'ExperimentResult', 'ExperimentSummary', 'researchLoop', 'LoopOptions', 'LoopOutcome',
-  'readResults', 'ResultRow', 'ResultStatus', 'startDashboard', 'Dashboard', 'DashboardOptions',
-  // setting up
-  'doctor', 'DoctorReport', 'init', 'InitOptions', 'InitResult', 'getThreads', 'manualSeed', 'runtimeInfo', 'setThreads', 'RuntimeInfo',
+  'readResults', 'ResultRow', 'ResultStatus',
   // errors
   'AddonLoadError', 'AgentError', 'BranchExistsError', 'CheckpointError', 'ConfigError', 'DataIntegrityError', 'DisposedError', 'DownloadError',
   'GitRepoError', 'LockHeldError', 'MissingDataError', 'ResultsError', 'TokenizerError',
