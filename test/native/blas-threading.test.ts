@@ -72,7 +72,7 @@ test('in this process, the build read before loading is the one that loaded', ()
 function loadWith(ldPath: string): { blasThreading: string; ompWaitPolicy: string } {
   const env: NodeJS.ProcessEnv = { ...process.env, LD_LIBRARY_PATH: [ldPath, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
   delete env.OMP_WAIT_POLICY;
-  const script = `const { runtimeInfo } = require(${JSON.stringify(path.join(root, 'lib'))});
+  const script = `const { runtimeInfo } = require(${JSON.stringify(path.join(root, 'lib', 'native', 'runtime'))});
     const { blasThreading, ompWaitPolicy } = runtimeInfo(); console.log(JSON.stringify({ blasThreading, ompWaitPolicy }));`;
   const out = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { env, encoding: 'utf8', cwd: root });
   if (out.status !== 0) throw new Error(out.stderr);
