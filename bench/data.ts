@@ -9,8 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { DataLoader, getThreads, GPT, Tokenizer } from '../lib';
-import { median } from '../lib/step-timer';
+import { DataLoader, GPT, Tokenizer } from '../lib';
+import { getThreads } from '../lib/internals';
+import { median } from '../lib/setup/step-timer';
 import { BENCH_MODEL, best, round, secondsSince, timeSingleBatchSteps } from './util';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -11,7 +11,9 @@ import { round } from './util';
 // The built package, as `npx autoresearch run` uses it (the run's child is plain JavaScript;
 // train/config.ts is compiled by esbuild in this process and evaluated in the child's sandbox).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { init, prepare, runExperiment, findPreparedDataset } = require(path.join(__dirname, '..', 'dist', 'lib')) as typeof import('../lib');
+const { prepare, runExperiment } = require(path.join(__dirname, '..', 'dist', 'lib')) as typeof import('../lib');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { findPreparedDataset, init } = require(path.join(__dirname, '..', 'dist', 'lib', 'internals')) as typeof import('../lib/internals');
 
 async function main(): Promise<void> {
   const budget = Number(process.env.BENCH_TIME_BUDGET ?? 300);

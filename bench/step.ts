@@ -3,8 +3,9 @@
 //   DEPTH 4, model_dim 256, 2 heads of 128, seq 512, batch 8, vocab 8192, SSSL, threads = cores
 import os from 'node:os';
 
-import { getThreads, GPT, measureMatmulFlops, runtimeInfo } from '../lib';
-import { median, randomBatch } from '../lib/step-timer';
+import { GPT } from '../lib';
+import { getThreads, measureMatmulFlops, randomBatch, runtimeInfo } from '../lib/internals';
+import { median } from '../lib/setup/step-timer';
 import { BENCH_MODEL, timeSingleBatchSteps } from './util';
 
 const WARMUP = 3;

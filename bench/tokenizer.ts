@@ -8,7 +8,8 @@
 //   encode_ordinary (WASM, one thread) over the same documents with the same ranks, best of 3.
 import os from 'node:os';
 
-import { getThreads, setThreads, Tokenizer } from '../lib';
+import { Tokenizer } from '../lib';
+import { getThreads, setThreads } from '../lib/internals';
 import { best, round, secondsSince as seconds } from './util';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

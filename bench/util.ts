@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmarks.
 import { GPT, type ModelConfig, type TokenBatch } from '../lib';
-import { timeTrainingSteps } from '../lib/step-timer';
+import { timeTrainingSteps } from '../lib/setup/step-timer';
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -35,7 +35,7 @@ export const BENCH_MODEL: ModelConfig = {
   rotaryBase: 10000,
 };
 
-/** Times one-micro-batch training steps (lib/step-timer.ts); returns sorted ms. */
+/** Times one-micro-batch training steps (lib/setup/step-timer.ts); returns sorted ms. */
 export function timeSingleBatchSteps(model: GPT, batches: TokenBatch[], warmup: number): number[] {
   return timeTrainingSteps(model, batches.map((b) => [b]), warmup);
 }

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { GPT, readCheckpointHeader, runtimeInfo, type ModelConfig, type TokenBatch } from '../lib';
+import { GPT, type ModelConfig, type TokenBatch } from '../lib';
+import { readCheckpointHeader, runtimeInfo } from '../lib/internals';
 
 /** The tolerances every check is held to (bf16 keeps 8 significant bits: ~0.4% per rounding). */
 export const TOLERANCES = {

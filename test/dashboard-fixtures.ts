@@ -4,28 +4,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { unifiedDiff } from '../lib/loop/diff';
+import { seededRandom } from '../lib/random';
 import { toResultRow, type NewResult, type ResultRow, type ResultStatus } from '../lib/loop/results';
 
 const HARNESS = { dataset: 'sotu', maxSeqLen: 64, evalTokens: 2048, vocabSize: 512, timeBudget: 1, data: 'sha256:0123abcd' };
 const HARDWARE = { device: 'cpu', libtorch: '1.13.1', cuda: null, threads: 2 };
 
-/** A deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const hex = (rand: () => number) => Array.from({ length: 40 }, () => Math.floor(rand() * 16).toString(16)).join('');
 
 /** `count` rows of a made-up session starting at experiment `start`, one minute apart. */
 export function syntheticRows(count: number, options: { seed?: number; start?: number; startTime?: number; worker?: (i: number) => string | undefined } = {}): Array<ResultRow & { worker?: string }> {
-  const rand = prng(options.seed ?? 1);
+  const rand = seededRandom(options.seed ?? 1);
   const start = options.start ?? 0;
   const t0 = options.startTime ?? Date.parse('2026-01-01T00:00:00Z');
   let best = 1.5;

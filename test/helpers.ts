@@ -1,5 +1,8 @@
 // Small shared fixtures for the native tests: tiny models and deterministic batches.
-import { GPT, type ModelConfig, type TokenBatch } from '../lib';
+import { randomBatch } from '../lib/data/batch';
+import { GPT, type ModelConfig } from '../lib';
+
+export { randomBatch };
 
 export function tinyConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
   return {
@@ -17,31 +20,6 @@ export function tinyConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
     rotaryBase: 10000,
     ...overrides,
   };
-}
-
-/** A deterministic pseudo-random batch (xorshift), targets = next token of a longer stream. */
-export function randomBatch(batchSize: number, seqLen: number, vocab: number, seed = 1): TokenBatch {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % vocab;
-  };
-  const inputs = new Int32Array(batchSize * seqLen);
-  const targets = new Int32Array(batchSize * seqLen);
-  for (let b = 0; b < batchSize; b++) {
-    let prev = next();
-    for (let t = 0; t < seqLen; t++) {
-      const cur = next();
-      inputs[b * seqLen + t] = prev;
-      targets[b * seqLen + t] = cur;
-      prev = cur;
-    }
-  }
-  return { inputs, targets, batchSize, seqLen };
 }
 
 /** A model whose output projections are no longer zero, so every path affects the output. */

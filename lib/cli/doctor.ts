@@ -1,7 +1,7 @@
 // `autoresearch doctor`: the set-up check, readable by default, JSON with --json.
 import type { CommandModule } from 'yargs';
 
-import { doctor, formatDoctor } from '../doctor';
+import { doctor, formatDoctor } from '../setup/doctor';
 import { EXIT } from './exit';
 
 export const doctorCommand: CommandModule<object, { json: boolean; quick: boolean; 'cache-dir'?: string }> = {

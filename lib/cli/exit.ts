@@ -56,18 +56,3 @@ export function positiveSeconds(option: string, value: unknown): number | undefi
   return n;
 }
 
-/**
- * Ends the process on the first Ctrl-C with 130 after `cleanup` (or at once on a second
- * Ctrl-C). Returns the AbortSignal that cleanup-aware commands pass down.
- */
-export function interruptible(onFirst?: () => void): AbortSignal {
-  const controller = new AbortController();
-  let interrupts = 0;
-  process.on('SIGINT', () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
-    onFirst?.();
-    controller.abort();
-  });
-  return controller.signal;
-}

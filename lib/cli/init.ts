@@ -2,7 +2,7 @@
 // project that depends on autoresearch, a tsconfig.json so the config's type import resolves).
 import type { CommandModule } from 'yargs';
 
-import { init } from '../init';
+import { init } from '../setup/init';
 
 interface InitArgs {
   dir: string;

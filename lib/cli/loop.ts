@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 
 import { EXIT, positiveSeconds, UsageError } from './exit';
-import { PLAIN_PROGRESS_SECONDS, ProgressBar } from './progress';
+import { PLAIN_PROGRESS_SECONDS, ProgressBar } from '../progress';
 import { researchLoop } from '../loop/loop';
 
 interface LoopArgs {

@@ -26,7 +26,7 @@ interface RunArgs {
 }
 
 /** The config a run would use, or a ConfigError saying to run init (checked before anything is written). */
-export function requireConfig(dir: string, config?: string): string {
+function requireConfig(dir: string, config?: string): string {
   const file = path.resolve(dir, config ?? path.join('train', 'config.ts'));
   if (!fs.existsSync(file)) {
     throw new ConfigError(

@@ -1,7 +1,7 @@
-// `autoresearch sample`: stream a continuation of a prompt from a checkpoint; see lib/sample.ts.
+// `autoresearch sample`: stream a continuation of a prompt from a checkpoint; see lib/model/sample.ts.
 import type { CommandModule } from 'yargs';
 
-import { SAMPLE_DEFAULTS, sampleCheckpoint } from '../sample';
+import { SAMPLE_DEFAULTS, sampleCheckpoint } from '../model/sample';
 
 interface SampleArgs {
   checkpoint: string;

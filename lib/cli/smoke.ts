@@ -1,8 +1,8 @@
 // `autoresearch smoke`: prepare a tiny offline dataset, write a DEPTH 1 config, run a
-// few-second experiment (lib/smoke.ts). Exit 0 when it ends with a val_bpb, 1 when it crashed.
+// few-second experiment (lib/setup/smoke.ts). Exit 0 when it ends with a val_bpb, 1 when it crashed.
 import type { CommandModule } from 'yargs';
 
-import { smoke } from '../smoke';
+import { smoke } from '../setup/smoke';
 import { EXIT, positiveSeconds, UsageError } from './exit';
 import { plainRunOutput } from './progress';
 

@@ -10,6 +10,7 @@
 
 /** The MLP non-linearities the model implements. */
 export const MLP_ACTIVATIONS = ['relu2', 'swiglu', 'gelu'] as const;
+/** The MLP's activation: relu² (the reference), SwiGLU or GELU. */
 export type MlpActivation = (typeof MLP_ACTIVATIONS)[number];
 
 /** The values a knob accepts: a type guard and the words that name them in error messages. */

@@ -68,7 +68,7 @@ export interface SkippedLine {
 }
 
 /** The row a results.jsonl line holds, or a reason why it holds none. */
-export function parseDashboardRow(line: string): DashboardRow | string {
+function parseDashboardRow(line: string): DashboardRow | string {
   let value: unknown;
   try {
     value = JSON.parse(line);

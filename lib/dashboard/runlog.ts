@@ -19,7 +19,7 @@ const STEP_LINE = /^step (\d+) \(([\d.]+)%\) \| loss: (-?[\d.]+(?:e[+-]?\d+)?)/;
 const VAL_BPB_LINE = /^val_bpb:\s+(-?[\d.]+)\s*$/;
 
 /** The loss point of a progress line, or null for any other line. */
-export function parseStepLine(line: string): LossPoint | null {
+function parseStepLine(line: string): LossPoint | null {
   const match = STEP_LINE.exec(line);
   if (!match) return null;
   const point = { step: Number(match[1]), progress: Number(match[2]), loss: Number(match[3]) };

@@ -48,7 +48,7 @@ export interface Dashboard {
 export const DEFAULT_DASHBOARD_PORT = 8421;
 
 /** The header a control request must carry. */
-export const CONTROL_HEADER = 'x-autoresearch-control';
+const CONTROL_HEADER = 'x-autoresearch-control';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 

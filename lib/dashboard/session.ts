@@ -421,7 +421,7 @@ async function readRunState(dir: string): Promise<{ tag?: string; firstExperimen
 }
 
 /** The cards' figures: those of `autoresearch results` plus the session's time span. */
-export function dashboardSummary(rows: readonly DashboardRow[]): DashboardSummary {
+function dashboardSummary(rows: readonly DashboardRow[]): DashboardSummary {
   const summary = summarizeResults(rows, { top: 5 });
   const first = rows[0];
   const last = rows[rows.length - 1];
@@ -435,7 +435,7 @@ export function dashboardSummary(rows: readonly DashboardRow[]): DashboardSummar
 }
 
 /** One row per parallel worker (empty when no row names a worker). */
-export function workerRows(rows: readonly DashboardRow[]): WorkerRow[] {
+function workerRows(rows: readonly DashboardRow[]): WorkerRow[] {
   const byWorker = new Map<string, WorkerRow>();
   rows.forEach((row, index) => {
     if (row.worker === null) return;

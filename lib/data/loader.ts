@@ -5,7 +5,7 @@
 // opened with shuffle: false. Both cycle forever: take as many batches as you need.
 import path from 'node:path';
 
-import type { TokenBatch } from '../batch';
+import type { TokenBatch } from './batch';
 import { DisposedError } from '../errors';
 import type { NativeDataLoader, NativeLoaderState } from '../native/addon';
 import { addon } from '../native/load';
@@ -13,6 +13,7 @@ import { addon } from '../native/load';
 /** Width of the token ids in a token file: uint16 for vocabularies up to 65536. */
 export type TokenDtype = 'uint16' | 'uint32';
 
+/** How a DataLoader packs and orders its rows. */
 export interface DataLoaderOptions {
   /** Rows per batch (B). */
   batchSize: number;
@@ -43,6 +44,10 @@ export type LoaderBatch = TokenBatch & { epoch: number };
 
 export type LoaderState = NativeLoaderState;
 
+/**
+ * Batches of a token file, packed BOS-aligned best-fit into rows of seqLen + 1 tokens (see
+ * the file comment): next(), iteration, or batches(n). Dispose it (or `using`) to close the file.
+ */
 export class DataLoader implements Iterable<LoaderBatch>, Disposable {
   #native: NativeDataLoader | null;
   /** Absolute path of the token file. */
@@ -87,7 +92,7 @@ export class DataLoader implements Iterable<LoaderBatch>, Disposable {
     return { inputs, targets, batchSize: this.batchSize, seqLen: this.seqLen, epoch };
   }
 
-  /** `count` batches, for evaluation: `model.evaluateBpb(val.batches(steps), tokenBytes)`. */
+  /** `count` batches, for evaluation: `evaluateBpb(model, val.batches(steps), tokenBytes)`. */
   *batches(count: number): Generator<LoaderBatch, void, undefined> {
     for (let i = 0; i < count; i++) yield this.next();
   }

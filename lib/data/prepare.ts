@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 
-import { ProgressBar } from '../cli/progress';
+import { ProgressBar } from '../progress';
 import { ConfigError } from '../errors';
-import { Tokenizer } from '../tokenizer';
+import { Tokenizer } from './tokenizer';
 import { getDataset, resolveBaseUrl, shardsToFetch, type Dataset } from './datasets';
 import { documents } from './documents';
 import { downloadShards } from './download';
@@ -19,13 +19,14 @@ import { datasetPaths, META_VERSION, writePreparedMeta, type DatasetPaths, type 
 import { preparedFiles, recordPreparedFiles } from './verify';
 
 /** Characters of training text the tokenizer sees at most, and per document (SPEC §3). */
-export const TOKENIZER_MAX_CHARS = 1e9;
-export const TOKENIZER_DOC_CHARS = 10_000;
+const TOKENIZER_MAX_CHARS = 1e9;
+const TOKENIZER_DOC_CHARS = 10_000;
 /** 256 byte tokens + 4 special tokens. */
-export const MIN_VOCAB_SIZE = 260;
+const MIN_VOCAB_SIZE = 260;
 
+/** What to prepare and where: the dataset, its sizes (sequence length, vocabulary, evaluation tokens) and the cache. */
 export interface PrepareOptions {
-  /** Dataset name; default: climbmix when its host answers, else the built-in sotu corpus. */
+  /** Dataset name; default: climbmix with a CUDA GPU, else the built-in sotu corpus (never decided by the network). */
   dataset?: string;
   /** Training shards to download (-1 = all). Default: the dataset's. */
   numShards?: number;
@@ -44,6 +45,7 @@ export interface PrepareOptions {
   log?: (line: string) => void;
 }
 
+/** A prepared dataset: its meta.json and where its files are. */
 export interface PrepareResult {
   meta: PreparedMeta;
   paths: DatasetPaths;
@@ -57,13 +59,13 @@ export interface PrepareResult {
  * the reference's climbmix; on a CPU, the built-in corpus, which needs no download and which a
  * CPU can learn something from in the time budget.
  */
-async function pickDataset(options: PrepareOptions, log: (line: string) => void): Promise<{ dataset: Dataset; because: string }> {
+function pickDataset(options: PrepareOptions, log: (line: string) => void): { dataset: Dataset; because: string } {
   if (options.dataset) return { dataset: getDataset(options.dataset), because: `named with --dataset ${options.dataset}` };
   let gpu: string | null = null;
   try {
     // Loaded lazily: preparing named data needs no addon.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { runtimeInfo } = require('../runtime') as typeof import('../runtime');
+    const { runtimeInfo } = require('../native/runtime') as typeof import('../native/runtime');
     const info = runtimeInfo();
     gpu = info.cudaAvailable ? (info.cudaDevices[0] ?? 'a CUDA GPU') : null;
   } catch {
@@ -200,7 +202,7 @@ async function tokenizeSplit(
 export async function prepare(options: PrepareOptions = {}): Promise<PrepareResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const showProgress = options.progress ?? true;
-  const { dataset, because } = await pickDataset(options, log);
+  const { dataset, because } = pickDataset(options, log);
   const seqLen = options.seqLen ?? dataset.defaults.maxSeqLen;
   const evalTokens = options.evalTokens ?? dataset.defaults.evalTokens;
   const vocabSize = options.vocabSize ?? dataset.defaults.vocabSize;

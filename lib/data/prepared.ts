@@ -149,7 +149,7 @@ export async function listPreparedDatasets(cacheDir?: string): Promise<PreparedM
 }
 
 /** The layout version a dataset's meta.json records; undefined when there is none readable. */
-export async function readMetaVersion(paths: DatasetPaths): Promise<unknown> {
+async function readMetaVersion(paths: DatasetPaths): Promise<unknown> {
   return fs
     .readFile(paths.meta, 'utf8')
     .then((raw) => (JSON.parse(raw) as { version?: unknown }).version)

@@ -58,7 +58,7 @@ export function passages(text: string, maxChars = SOTU_PASSAGE_CHARS): string[] 
 
 let cache: readonly SotuDocument[] | undefined;
 
-/** All 233 addresses, sorted by (year, name). Loaded once (synchronous, ~0.1 s). */
+/** All 233 addresses, sorted by (year, name). Loaded once, synchronously. */
 export function sotuDocuments(): readonly SotuDocument[] {
   if (cache === undefined) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -71,7 +71,7 @@ export function sotuDocuments(): readonly SotuDocument[] {
 }
 
 /** Whether the document at a sorted position belongs to the validation split. */
-export function isSotuVal(index: number): boolean {
+function isSotuVal(index: number): boolean {
   return index % SOTU_VAL_EVERY === SOTU_VAL_EVERY - 1;
 }
 

@@ -20,7 +20,7 @@ export interface StopRequest {
 }
 
 /** The control file of the repository at `dir`. */
-export function stopFilePath(dir: string): string {
+function stopFilePath(dir: string): string {
   return path.join(dir, STOP_FILE);
 }
 

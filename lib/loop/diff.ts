@@ -24,7 +24,7 @@ export interface UnifiedDiffOptions {
 }
 
 /** Splits text into lines that keep their `\n`; a last line without one stays as it is. */
-export function splitLines(text: string): string[] {
+function splitLines(text: string): string[] {
   return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
 }
 

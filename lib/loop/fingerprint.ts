@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 
-import { EVALUATOR_VERSION } from '../bpb';
+import { EVALUATOR_VERSION } from '../runner/scorer';
 import { readPreparedMeta, type PreparedMeta } from '../data/prepared';
-import { runtimeInfo } from '../runtime';
+import { runtimeInfo } from '../native/runtime';
 
 export interface Fingerprint {
   hardware: { device: string; libtorch: string; cuda: boolean; threads: number };
@@ -17,7 +17,7 @@ export interface Fingerprint {
     evalTokens: number;
     vocabSize: number;
     timeBudget: number;
-    /** EVALUATOR_VERSION of lib/bpb.ts: what computed val_bpb. */
+    /** EVALUATOR_VERSION of lib/runner/scorer.ts: what computed val_bpb. */
     evaluator: number;
     /** sha256 over the content digests meta.json records of every prepared file (verify.ts checks them). */
     digest: string;

@@ -14,7 +14,7 @@ type WriteData = Parameters<typeof fs.promises.writeFile>[1];
 type WriteOptions = Parameters<typeof fs.promises.writeFile>[2];
 
 /** Writes `file` through a temporary sibling and a rename, so readers never see it half written. */
-export async function atomicWriteFile(file: string, data: WriteData, options?: WriteOptions): Promise<void> {
+async function atomicWriteFile(file: string, data: WriteData, options?: WriteOptions): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${counter++}`;
   try {
     await fs.promises.writeFile(tmp, data, options);

@@ -20,7 +20,7 @@ import { checkConfig } from '../runner/check-config';
 import { JOB_VERSION, type ExperimentJob } from '../runner/job';
 import { DEFAULT_TIME_BUDGET, DEFAULT_TOTAL_TIME_LIMIT, processDied } from '../runner/run-experiment';
 import { packageRoot } from '../native/load';
-import { runtimeInfo } from '../runtime';
+import { runtimeInfo } from '../native/runtime';
 import type { ExperimentResult } from '../runner/types';
 import { createAgent, type CreateAgentOptions } from './agents/factory';
 import { parseKnobs } from '../config/config-source';
@@ -58,6 +58,7 @@ import { appendResult, bestKept, ensureGitignore, nextExperimentNumber, readResu
 
 const CONFIG = 'train/config.ts';
 
+/** The research loop's repository, agent, data, budgets and limits. */
 export interface LoopOptions {
   /** The repository (holds train/config.ts and program.md). */
   dir: string;
@@ -118,6 +119,7 @@ export interface SlurmLoopOptions {
   workerCommand?: string[];
 }
 
+/** How a research loop ended: its tag and branch, the experiments run and the best kept. */
 export interface LoopOutcome {
   tag: string;
   branch: string;
@@ -248,6 +250,11 @@ async function refExists(dir: string, ref: string): Promise<boolean> {
   );
 }
 
+/**
+ * The research loop in a git repository: propose a change to train/config.ts, check and
+ * commit it, run it, keep it when val_bpb improves and reset it otherwise, until `max`
+ * experiments, a stop request or an interrupt.
+ */
 export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
   const log = o.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const repo = await openRepo(o.dir);

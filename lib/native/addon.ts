@@ -2,7 +2,6 @@
 // registers), described by hand. Only lib/native/load.ts loads the .node file; everything else
 // in lib/ talks to the addon through these types and keeps native handles private.
 // Every field of the config objects is required: the native structs have no defaults.
-import type { MlpActivation } from '../config/knobs';
 
 /** Model shape and architecture options, fully resolved (see lib/config/model-config.ts). */
 export interface NativeModelConfig {
@@ -14,7 +13,8 @@ export interface NativeModelConfig {
   nEmbd: number;
   /** Per layer: query i attends keys i - window .. i. */
   windows: number[];
-  mlpActivation: MlpActivation;
+  /** One of MLP_ACTIVATIONS (lib/config/knobs.ts, checked there); the addon refuses any other. */
+  mlpActivation: string;
   mlpRatio: number;
   valueEmbeds: boolean;
   /** Logit soft-cap; 0 turns it off. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ConfigError } from '../errors';
 import { compileConfig } from './config-compile';
 import { CONFIG_LOAD_TIMEOUT_MS } from './config-sandbox';
-import { startWorker, type WorkerMessage } from './worker-process';
+import { runWorker, type WorkerMessage } from './worker-process';
 
 export interface ConfigCheck {
   ok: boolean;
@@ -14,7 +14,7 @@ export interface ConfigCheck {
 }
 
 /** Default limit of one check: the sandbox's own load limit plus the worker's start-up. */
-export const CONFIG_CHECK_TIMEOUT_MS = CONFIG_LOAD_TIMEOUT_MS + 50_000;
+const CONFIG_CHECK_TIMEOUT_MS = CONFIG_LOAD_TIMEOUT_MS + 50_000;
 
 export async function checkConfig(options: { configPath: string; dataset?: string; cacheDir?: string; timeoutMs?: number }): Promise<ConfigCheck> {
   let config;
@@ -26,19 +26,19 @@ export async function checkConfig(options: { configPath: string; dataset?: strin
   }
   let out = '';
   let verdict: WorkerMessage | null = null;
-  const worker = startWorker(
-    { config, dataset: options.dataset, cacheDir: options.cacheDir === undefined ? undefined : path.resolve(options.cacheDir), timeBudget: 1, device: 'cpu', checkOnly: true },
-    { onOutput: (text) => (out += text), onMessage: (m) => (m.type === 'config-ok' || m.type === 'error' ? (verdict = m) : undefined) },
-  );
   const timeoutMs = options.timeoutMs ?? CONFIG_CHECK_TIMEOUT_MS;
-  const timer = setTimeout(() => worker.kill(`the config check timed out after ${timeoutMs / 1000} s`), timeoutMs);
-  const { code, signal } = await worker.exited;
-  clearTimeout(timer);
+  const { code, signal, killedFor } = await runWorker(
+    { config, dataset: options.dataset, cacheDir: options.cacheDir === undefined ? undefined : path.resolve(options.cacheDir), timeBudget: 1, device: 'cpu', checkOnly: true },
+    {
+      onOutput: (text) => (out += text),
+      onMessage: (m) => (m.type === 'config-ok' || m.type === 'error' ? (verdict = m) : undefined),
+      timeLimit: { ms: timeoutMs, reason: `the config check timed out after ${timeoutMs / 1000} s` },
+    },
+  );
   const v = verdict as WorkerMessage | null;
   if (v?.type === 'config-ok' && code === 0) return { ok: true, message: 'config ok' };
   if (v?.type === 'error') return { ok: false, message: v.message };
-  const killed = worker.killedFor();
-  if (killed) return { ok: false, message: killed };
+  if (killedFor) return { ok: false, message: killedFor };
   const tail = out.trim().split('\n').slice(-5).join('\n');
   return { ok: false, message: signal ? `the config check was killed by ${signal}${tail ? `: ${tail}` : ''}` : tail || `the config check exited with code ${code}` };
 }

@@ -22,7 +22,7 @@ import type { CompiledConfig } from './config-compile';
 
 /** How long the config may take to load, and one schedule call (defaults). */
 export const CONFIG_LOAD_TIMEOUT_MS = 10_000;
-export const SCHEDULE_CALL_TIMEOUT_MS = 1_000;
+const SCHEDULE_CALL_TIMEOUT_MS = 1_000;
 
 /** A knob value as copied out of the sandbox. */
 export type ConfigValue = number | string | boolean | null | (number | string | boolean | null)[];

@@ -16,8 +16,9 @@ import { compileConfig, compileConfigSource } from './config-compile';
 import { checkOverrides, type ConfigOverrides } from './overrides';
 import { formatSummary, roundSummary } from './summary';
 import type { ExperimentResult, ExperimentSummary, FailureKind } from './types';
-import { startWorker, type WorkerFailure, type WorkerMessage, type WorkerRequest } from './worker-process';
+import { runWorker, type WorkerFailure, type WorkerMessage, type WorkerRequest } from './worker-process';
 
+/** Where and how runExperiment runs: the folder and config, the data, the budget and limits, the device. */
 export interface RunOptions {
   /** Directory holding train/config.ts (default: the current directory). */
   dir?: string;
@@ -62,7 +63,7 @@ export function clockTolerance(timeBudget: number): number {
 }
 
 /** How far past the budget counted training may run before the run is stopped. */
-export function overrunMargin(timeBudget: number): number {
+function overrunMargin(timeBudget: number): number {
   return 20 + 0.1 * timeBudget;
 }
 
@@ -151,11 +152,11 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
   let clockProblem: string | null = null;
   let overrunTimer: NodeJS.Timeout | undefined;
   const margin = overrunMargin(timeBudget);
-  const onMessage = (m: WorkerMessage) => {
+  const onMessage = (m: WorkerMessage, kill: (reason: string) => void) => {
     if (m.type === 'counting' && countingSince === null) {
       countingSince = performance.now();
       overrunTimer = setTimeout(
-        () => worker.kill(`stopped: training ran past the ${timeBudget} s budget by more than ${margin.toFixed(0)} s (by this process's clock)`),
+        () => kill(`stopped: training ran past the ${timeBudget} s budget by more than ${margin.toFixed(0)} s (by this process's clock)`),
         (timeBudget + margin) * 1000,
       );
     } else if (m.type === 'trained') {
@@ -176,22 +177,15 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
     }
   };
 
-  const worker = startWorker(request, { cwd: dir, onOutput: output, onMessage });
-  const timer = setTimeout(() => worker.kill(`killed after the total time limit of ${limit} s`), limit * 1000);
-  const onAbort = () => worker.kill('aborted');
-  if (options.signal?.aborted) onAbort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  // If the caller exits (Ctrl-C, crash), take the experiment down with it.
-  const onExit = () => worker.kill('the calling process exited');
-  process.once('exit', onExit);
-
-  const { code, signal, spawnError } = await worker.exited;
-  clearTimeout(timer);
+  const { code, signal, spawnError, killedFor } = await runWorker(request, {
+    cwd: dir,
+    onOutput: output,
+    onMessage,
+    timeLimit: { ms: limit * 1000, reason: `killed after the total time limit of ${limit} s` },
+    signal: options.signal,
+  });
   clearTimeout(overrunTimer);
-  options.signal?.removeEventListener('abort', onAbort);
-  process.removeListener('exit', onExit);
 
-  const killedFor = worker.killedFor();
   const done = summary as ExperimentSummary | null;
   const failed = failure as { kind: WorkerFailure; message: string } | null;
   if (spawnError) return crash(`could not start the experiment process: ${spawnError.message}`, 'crash');

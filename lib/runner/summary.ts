@@ -28,15 +28,3 @@ export function formatSummary(summary: ExperimentSummary): string {
   return ['---', ...lines].join('\n');
 }
 
-/** The last summary block in a log, or null when the run did not get that far. */
-export function parseSummary(log: string): ExperimentSummary | null {
-  const start = log.lastIndexOf('\n---\n');
-  const block = start >= 0 ? log.slice(start + 5) : log.startsWith('---\n') ? log.slice(4) : null;
-  if (block === null) return null;
-  const values: Partial<ExperimentSummary> = {};
-  for (const line of block.split('\n')) {
-    const match = /^(\w+):\s+(-?[\d.]+(?:e[+-]?\d+)?)\s*$/.exec(line);
-    if (match && (SUMMARY_KEYS as readonly string[]).includes(match[1]!)) values[match[1] as SummaryKey] = Number(match[2]);
-  }
-  return SUMMARY_KEYS.every((k) => typeof values[k] === 'number' && Number.isFinite(values[k])) ? (values as ExperimentSummary) : null;
-}

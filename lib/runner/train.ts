@@ -7,19 +7,20 @@
 // the schedules. A loss that is NaN or above 100 fails the run at once.
 import path from 'node:path';
 
-import type { TokenBatch } from '../batch';
+import type { TokenBatch } from '../data/batch';
 import { DataLoader } from '../data/loader';
 import { type PreparedMeta, datasetPaths } from '../data/prepared';
-import { evalSteps, evaluateValBpb, preparedTokenBytes } from '../evaluate';
-import { GPT } from '../gpt';
-import { measureMatmulFlopsSync } from '../runtime';
+import { preparedTokenBytes } from '../data/prepared-tokenizer';
+import { evalSteps, evaluateValBpb } from './scorer';
+import { GPT } from '../model/gpt';
+import { measureMatmulFlopsSync } from '../native/runtime';
 import type { ScheduleValues } from './config-sandbox';
 import type { ExperimentSummary } from './types';
 import type { ResolvedExperiment } from './validate-config';
 import type { WorkerMessage } from './worker-process';
 
 /** H100 bf16 dense peak, the reference's MFU denominator on GPUs. */
-export const H100_BF16_PEAK = 989.5e12;
+const H100_BF16_PEAK = 989.5e12;
 const WARMUP_STEPS = 10;
 
 export interface TrainOptions {
@@ -59,8 +60,8 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
     adamBetas: config.ADAM_BETAS,
   });
   const onGpu = model.device.device.startsWith('cuda');
-  // The CPU's MFU denominator: the best of 8 fp32 1024^2 matmuls (~70 ms; with 3, a burst of
-  // load on a shared machine once halved the figure and doubled the reported MFU). On this
+  // The CPU's MFU denominator: the best of 8 fp32 1024^2 matmuls (with fewer, a burst of load
+  // on a shared machine can halve the figure and double the reported MFU). On this
   // thread: OpenMP work on another one would slow every later step (runtime.ts).
   const peakFlops = onGpu ? H100_BF16_PEAK : measureMatmulFlopsSync(1024, 8, 'cpu');
   const flopsPerToken = model.flopsPerToken();
@@ -124,7 +125,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
   }
 
   o.report?.({ type: 'trained', trainingSeconds: counted, steps: step });
-  // val_bpb over EVAL_TOKENS of the validation split, in file order (lib/evaluate.ts).
+  // val_bpb over EVAL_TOKENS of the validation split, in file order (lib/runner/scorer.ts).
   o.print(`warm-up: ${warmup.toFixed(1)} s in steps 0-${WARMUP_STEPS} (not counted)`);
   o.print(`evaluating val_bpb on ${evalSteps(o.meta, B)} batches of ${B} x ${T} tokens`);
   const evalStart = performance.now();

@@ -28,6 +28,7 @@ export type ExperimentStatus = 'ok' | 'crash';
  */
 export type FailureKind = 'config' | 'data' | 'diverged' | 'clock' | 'crash';
 
+/** What one experiment came to: its summary when it finished, the cause and the end of its log when it crashed. */
 export interface ExperimentResult {
   status: ExperimentStatus;
   /** The summary block; null when the run crashed before printing it. */

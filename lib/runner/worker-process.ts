@@ -2,7 +2,7 @@
 // process group, so a kill takes everything it started with it. Its stdout and stderr are
 // progress for people; what it reports (config checked, training phases, the summary, the
 // cause of a failure) comes only over the IPC channel, which the config cannot reach.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -47,10 +47,31 @@ export type WorkerMessage =
 /** Messages from the parent. */
 export type ParentMessage = { type: 'request'; request: WorkerRequest };
 
-export interface WorkerHandle {
-  child: ChildProcess;
+/** How a worker ended. */
+export interface WorkerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the process could not be started. */
+  spawnError: Error | null;
+  /** The reason it was killed for (time limit, abort, the caller's exit...), or null. */
+  killedFor: string | null;
+}
+
+export interface RunWorkerOptions {
+  cwd?: string;
+  /** The worker's stdout and stderr, as they arrive. */
+  onOutput?: (text: string) => void;
+  /** Each message, with the means to stop the worker because of it. */
+  onMessage?: (message: WorkerMessage, kill: (reason: string) => void) => void;
+  /** Kill the worker after `ms` milliseconds, for `reason`. */
+  timeLimit: { ms: number; reason: string };
+  /** Aborting kills the worker. */
+  signal?: AbortSignal;
+}
+
+interface WorkerHandle {
   /** Resolves when the process has exited and its output is read. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }>;
+  exited: Promise<Omit<WorkerExit, 'killedFor'>>;
   /** Kills the worker's whole process group; the first reason given is kept. */
   kill(reason: string): void;
   /** The reason given to kill(), or null. */
@@ -80,7 +101,33 @@ function workerCommand(): { file: string; args: string[] } {
   return setprivWorks ? { file: SETPRIV, args: ['--pdeathsig', 'KILL', '--', ...node] } : { file: node[0]!, args: node.slice(1) };
 }
 
-export function startWorker(
+/**
+ * Runs a worker on a request to its end, the one way experiments and config checks start one:
+ * killed at the time limit, on abort, and when the calling process exits.
+ */
+export async function runWorker(request: WorkerRequest, options: RunWorkerOptions): Promise<WorkerExit> {
+  const worker = startWorker(request, {
+    cwd: options.cwd,
+    onOutput: options.onOutput,
+    onMessage: (message) => options.onMessage?.(message, worker.kill),
+  });
+  const timer = setTimeout(() => worker.kill(options.timeLimit.reason), options.timeLimit.ms);
+  const onAbort = () => worker.kill('aborted');
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  // If the caller exits (Ctrl-C, crash), take the worker down with it.
+  const onExit = () => worker.kill('the calling process exited');
+  process.once('exit', onExit);
+  try {
+    return { ...(await worker.exited), killedFor: worker.killedFor() };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    process.removeListener('exit', onExit);
+  }
+}
+
+function startWorker(
   request: WorkerRequest,
   options: { cwd?: string; onOutput?: (text: string) => void; onMessage?: (message: WorkerMessage) => void },
 ): WorkerHandle {
@@ -105,7 +152,7 @@ export function startWorker(
       child.kill('SIGKILL');
     }
   };
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }>((resolve) => {
+  const exited = new Promise<Omit<WorkerExit, 'killedFor'>>((resolve) => {
     child.once('error', (err) => resolve({ code: null, signal: null, spawnError: err }));
     child.once('exit', (code, signal) => {
       // Sweep up anything the worker left in its group (e.g. a grandchild), quietly; then give
@@ -130,5 +177,5 @@ export function startWorker(
   child.send({ type: 'request', request } satisfies ParentMessage, (err) => {
     if (err) kill(`the request could not be sent to the experiment process: ${err.message}`);
   });
-  return { child, exited, kill, killedFor: () => reason };
+  return { exited, kill, killedFor: () => reason };
 }

@@ -6,9 +6,6 @@ import path from 'node:path';
 import { packageRoot } from '../native/load';
 import type { BuildRecord } from '../native/load';
 
-/** The command that rebuilds the addon, wherever the package is installed. */
-export const REBUILD_COMMAND = 'npx autoresearch rebuild';
-
 export interface RebuildResult {
   ok: boolean;
   seconds: number;

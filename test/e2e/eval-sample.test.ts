@@ -5,11 +5,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { DataLoader, generate, GPT, Tokenizer, type GenerateResult, type ModelConfig } from '../../lib';
+import { DataLoader, GPT, Tokenizer, type ModelConfig } from '../../lib';
+import { generate, type GenerateResult } from '../../lib/internals';
 import { prepare } from '../../lib/data/prepare';
 import { datasetPaths, type PreparedMeta } from '../../lib/data/prepared';
-import type { DoctorReport } from '../../lib/doctor';
-import type { EvaluateResult } from '../../lib/evaluate';
+import type { DoctorReport } from '../../lib/setup/doctor';
+import type { EvaluateResult } from '../../lib/cli/eval';
+import { evaluateBpb } from '../../lib/runner/scorer';
 import { tinyConfig } from '../helpers';
 import { packageRoot } from '../../lib/native/load';
 
@@ -83,7 +85,7 @@ describe('autoresearch eval', () => {
       dtype: meta.dtype,
       shuffle: false,
     });
-    const expected = await model.evaluateBpb(val.batches(steps), tokenizer.tokenBytes());
+    const expected = await evaluateBpb(model, val.batches(steps), tokenizer.tokenBytes());
 
     expect(Math.abs(result.bpb - expected.bpb)).toBeLessThan(1e-6);
     expect(result.bytes).toBe(expected.bytes);

@@ -12,7 +12,7 @@ import { setKnob } from '../../lib/config/config-source';
 import { LocalExecutor, localSlots } from '../../lib/loop/executors/local';
 import { SlurmExecutor } from '../../lib/loop/executors/slurm';
 import { JOB_VERSION, readJobResult, type ExperimentJob } from '../../lib/runner/job';
-import { SMOKE_DATA, SMOKE_KNOBS } from '../../lib/smoke';
+import { SMOKE_DATA, SMOKE_KNOBS } from '../../lib/setup/smoke';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 let work: string;

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ConfigError, init, prepare, recommendConfig } from '../../lib';
+import { ConfigError, prepare } from '../../lib';
+import { init, recommendConfig } from '../../lib/internals';
 import { parseKnobs } from '../../lib/config/config-source';
 import { checkConfig } from '../../lib/runner/check-config';
 

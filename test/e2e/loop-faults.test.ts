@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import { researchLoop } from '../../lib';
 import { prepare } from '../../lib/data/prepare';
-import { evaluateCheckpoint } from '../../lib/evaluate';
+import { evaluateCheckpoint } from '../../lib/cli/eval';
 import { readResults } from '../../lib/loop/results';
 import { packageRoot } from '../../lib/native/load';
 import { runExperiment } from '../../lib/runner/run-experiment';

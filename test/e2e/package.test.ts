@@ -75,7 +75,7 @@ afterAll(() => {
 });
 
 test('the tarball holds what a consumer needs and nothing else', () => {
-  expect(files).toEqual(expect.arrayContaining(['package.json', 'LICENSE', 'README.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/bin/autoresearch.js']));
+  expect(files).toEqual(expect.arrayContaining(['package.json', 'LICENSE', 'README.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/internals.js', 'dist/lib/internals.d.ts', 'dist/bin/autoresearch.js']));
   expect(files).toEqual(expect.arrayContaining(['dist/lib/runner/worker.js', 'scripts/build-addon.js', 'scripts/libtorch.js', 'CMakeLists.txt', 'binding.gyp', 'train/config.ts', 'program.md', 'native/model/gpt.cc']));
   // The test hooks' sources stay out: the package builds the release addon only.
   expect(files.filter((f) => f.startsWith('native/testing/'))).toEqual([]);
@@ -83,7 +83,7 @@ test('the tarball holds what a consumer needs and nothing else', () => {
   expect(files.filter((f) => /^(test|bench|\.ci)\/|^scripts\/(setup\.sh|prebuild\.js|prepack\.js)$|^dist\/(test|bench)\//.test(f))).toEqual([]);
   expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual(['train/config.ts']);
   // Every file main, types and bin name is in it.
-  for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/bin/autoresearch.js']) expect(fs.existsSync(path.join(project, 'node_modules', pkg.name, f))).toBe(true);
+  for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/internals.js', 'dist/lib/internals.d.ts', 'dist/bin/autoresearch.js']) expect(fs.existsSync(path.join(project, 'node_modules', pkg.name, f))).toBe(true);
 });
 
 test('npx autoresearch --version, -h, and a usage error exit 2', () => {
@@ -97,6 +97,21 @@ test('npx autoresearch --version, -h, and a usage error exit 2', () => {
 test('require() and ESM import give the API; runExperiment() runs a tiny model with overrides', () => {
   const cjs = ok(sh(process.execPath, ['-e', "const a = require('autoresearch'); console.log(typeof a.runExperiment, typeof a.GPT, typeof a.prepare)"], project));
   expect(cjs.trim()).toBe('function function function');
+  // The git plumbing is not in the public API but behind the internals subpath, for require(),
+  // import and TypeScript (both its older "node" resolution and node16's "exports").
+  const internals = ok(sh(process.execPath, ['-e', "const a = require('autoresearch'); const i = require('autoresearch/internals'); console.log(typeof a.openRepo, typeof i.openRepo)"], project));
+  expect(internals.trim()).toBe('undefined function');
+  fs.writeFileSync(path.join(project, 'internals.mjs'), "import { openRepo } from 'autoresearch/internals';\nconsole.log(typeof openRepo);\n");
+  expect(ok(sh(process.execPath, ['internals.mjs'], project)).trim()).toBe('function');
+  fs.writeFileSync(
+    path.join(project, 'check.ts'),
+    "import { GPT } from 'autoresearch';\nimport { openRepo, type RepoInfo } from 'autoresearch/internals';\nexport const used: [typeof GPT, typeof openRepo, RepoInfo | null] = [GPT, openRepo, null];\n",
+  );
+  const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
+  for (const resolution of [['--module', 'commonjs', '--moduleResolution', 'node'], ['--module', 'node16', '--moduleResolution', 'node16']]) {
+    const checked = sh(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', ...resolution, 'check.ts'], project);
+    expect(checked.stdout + checked.stderr).toBe('');
+  }
   const dir = path.join(work, 'experiment');
   fs.mkdirSync(path.join(dir, 'train'), { recursive: true });
   fs.copyFileSync(path.join(project, 'node_modules', pkg.name, 'train', 'config.ts'), path.join(dir, 'train', 'config.ts'));

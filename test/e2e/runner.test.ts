@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { runExperiment, SUMMARY_KEYS, type ExperimentResult } from '../../lib';
+import { runExperiment, type ExperimentResult } from '../../lib';
+import { SUMMARY_KEYS } from '../../lib/internals';
 import { prepare } from '../../lib/data/prepare';
 import { packageRoot } from '../../lib/native/load';
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { runtimeInfo } from '../../lib';
+import { runtimeInfo } from '../../lib/internals';
 import { chooseOmpWaitPolicy, loadedBlasThreading, systemBlasThreading } from '../../lib/native/blas-threading';
 import { packageRoot } from '../../lib/native/load';
 
@@ -72,7 +72,7 @@ test('in this process, the build read before loading is the one that loaded', ()
 function loadWith(ldPath: string): { blasThreading: string; ompWaitPolicy: string } {
   const env: NodeJS.ProcessEnv = { ...process.env, LD_LIBRARY_PATH: [ldPath, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
   delete env.OMP_WAIT_POLICY;
-  const script = `const { runtimeInfo } = require(${JSON.stringify(path.join(root, 'lib'))});
+  const script = `const { runtimeInfo } = require(${JSON.stringify(path.join(root, 'lib', 'native', 'runtime'))});
     const { blasThreading, ompWaitPolicy } = runtimeInfo(); console.log(JSON.stringify({ blasThreading, ompWaitPolicy }));`;
   const out = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { env, encoding: 'utf8', cwd: root });
   if (out.status !== 0) throw new Error(out.stderr);

@@ -1,5 +1,6 @@
 // The evaluator contract (SPEC §6): val_bpb = sum(loss * [bytes > 0]) / (ln 2 * sum(bytes)).
-import { bitsPerByte, evaluateBpb, GPT, measureMatmulFlopsSync } from '../../lib';
+import { evaluateBpb, GPT } from '../../lib';
+import { bitsPerByte, measureMatmulFlopsSync } from '../../lib/internals';
 import { testing } from '../../lib/native/load';
 import { randomBatch, tinyConfig } from '../helpers';
 
@@ -36,7 +37,7 @@ test("a model's val_bpb equals the hand computation from its per-token losses", 
       bytes += b;
     });
   }
-  const result = await model.evaluateBpb(batches, tokenBytes);
+  const result = await evaluateBpb(model, batches, tokenBytes);
   expect(result.bytes).toBe(bytes);
   expect(result.bpb).toBeCloseTo(nats / (Math.LN2 * bytes), 5);
   expect(result.bpb).toBeGreaterThan(0);
@@ -48,7 +49,7 @@ test('on the calling thread (bpbSumsSync, onThisThread) the sums are the thread 
   const batch = randomBatch(3, 32, 256, 4);
   expect(model.bpbSumsSync(batch, tokenBytes)).toEqual(await model.bpbSums(batch, tokenBytes));
   const sync = await evaluateBpb({ bpbSums: async (b, t) => model.bpbSumsSync(b, t) }, [batch, randomBatch(3, 32, 256, 5)], tokenBytes);
-  expect(sync).toEqual(await model.evaluateBpb([batch, randomBatch(3, 32, 256, 5)], tokenBytes));
+  expect(sync).toEqual(await evaluateBpb(model, [batch, randomBatch(3, 32, 256, 5)], tokenBytes));
   const flops = measureMatmulFlopsSync(256, 2, 'cpu');
   expect(Number.isFinite(flops) && flops > 1e6).toBe(true);
 });

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { CheckpointError, GPT, readCheckpointHeader } from '../../lib';
+import { CheckpointError, GPT } from '../../lib';
+import { readCheckpointHeader } from '../../lib/internals';
 import { maxAbsDiff, randomBatch, tinyConfig, trainedModel } from '../helpers';
 
 let dir: string;

@@ -1,6 +1,7 @@
 // Device choice as the build and the machine allow: a CPU build, a CUDA build on a machine
 // without a GPU (the build matrix runs this on libtorch-cuda 2.6), or a CUDA build with a GPU.
-import { GPT, runtimeInfo } from '../../lib';
+import { GPT } from '../../lib';
+import { runtimeInfo } from '../../lib/internals';
 import { randomBatch, tinyConfig } from '../helpers';
 
 const info = runtimeInfo();

@@ -1,5 +1,5 @@
 // Bad input becomes a readable Error and never takes the process down.
-import { ConfigError, DisposedError, GPT } from '../../lib';
+import { ConfigError, DisposedError, evaluateBpb, GPT } from '../../lib';
 import { addon } from '../../lib/native/load';
 import { randomBatch, tinyConfig } from '../helpers';
 
@@ -68,7 +68,7 @@ test('batch shapes that do not match the data', async () => {
 
 test('token_bytes that do not match the vocabulary', async () => {
   using model = GPT.create(tinyConfig(), { device: 'cpu' });
-  await expect(model.evaluateBpb([randomBatch(1, 8, 256)], new Int32Array(10))).rejects.toThrow(/tokenBytes has 10 entries, the vocabulary 256/);
+  await expect(evaluateBpb(model, [randomBatch(1, 8, 256)], new Int32Array(10))).rejects.toThrow(/tokenBytes has 10 entries, the vocabulary 256/);
 });
 
 test('an unknown device, or CUDA on a CPU-only build', () => {

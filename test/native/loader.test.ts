@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { DataLoader, DisposedError, type LoaderBatch, type TokenDtype } from '../../lib';
+import { seededRandom as rng } from '../../lib/random';
 
 let dir: string;
 beforeAll(() => {
@@ -16,18 +17,6 @@ beforeAll(() => {
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Corpus {
   file: string;

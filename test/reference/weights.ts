@@ -1,9 +1,9 @@
 // Reading and writing a model's weights from TypeScript through its safetensors checkpoints
-// (lib/checkpoint.ts header, little-endian float32 data), so that tests can look at and change
+// (lib/model/checkpoint.ts header, little-endian float32 data), so that tests can look at and change
 // every parameter of the real addon's model.
 import fs from 'node:fs/promises';
 
-import { buildHeader, readHeader } from '../../lib/checkpoint';
+import { buildHeader, readHeader } from '../../lib/model/checkpoint';
 import type { ModelConfig } from '../../lib/config/model-config';
 import type { NativeParameterInfo } from '../../lib/native/addon';
 

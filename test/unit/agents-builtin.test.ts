@@ -4,7 +4,8 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as ts from 'typescript';
 import { AgentError, ConfigError } from '../../lib/errors';
 import { CONFIG_KEYS, REFERENCE_DEFAULTS } from '../../lib/config/experiment-config';
-import { BuiltinAgent, candidateMoves, knobProblems, prng } from '../../lib/loop/agents/builtin-agent';
+import { BuiltinAgent, candidateMoves, knobProblems } from '../../lib/loop/agents/builtin-agent';
+import { seededRandom } from '../../lib/random';
 import { configKey, findKnobs, parseKnobs, setKnob } from '../../lib/config/config-source';
 import type { FixedConstants, HistoryEntry, KnobValue, KnobValues, ResultStatus } from '../../lib/loop/agents/types';
 import trainConfig from '../../train/config';
@@ -131,7 +132,7 @@ interface Step {
  */
 async function simulate(seed: number, steps: number, fixed?: FixedConstants, each?: (before: string, after: string, tried: Set<string>) => void): Promise<Step[]> {
   const agent = new BuiltinAgent({ seed });
-  const coin = prng(1000 + seed);
+  const coin = seededRandom(1000 + seed);
   let best = CONFIG_SOURCE;
   const history: HistoryEntry[] = [{ ...row(1, 'keep', 1.5, 'baseline'), knobs: parseKnobs(best) }];
   const tried = new Set([configKey(parseKnobs(best))]);

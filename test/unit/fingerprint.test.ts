@@ -1,5 +1,5 @@
 // The loop's harness fingerprint: which differences make two results incomparable.
-import { EVALUATOR_VERSION } from '../../lib/bpb';
+import { EVALUATOR_VERSION } from '../../lib/runner/scorer';
 import { harnessDifferences, type Fingerprint } from '../../lib/loop/fingerprint';
 
 const harness: Fingerprint['harness'] = {

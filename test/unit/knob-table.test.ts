@@ -9,7 +9,7 @@ import { KNOBS, KNOB_NAMES, MLP_ACTIVATIONS, REFERENCE_DEFAULTS } from '../../li
 import { MODEL_DEFAULTS } from '../../lib/config/model-config';
 import { knobTable, renderProgram } from '../../lib/config/program-tables';
 import { knobProblems } from '../../lib/loop/agents/builtin-agent';
-import { OPTIMIZER_DEFAULTS } from '../../lib/optimizer';
+import { OPTIMIZER_DEFAULTS } from '../../lib/model/optimizer';
 
 const ROOT = path.join(__dirname, '..', '..');
 

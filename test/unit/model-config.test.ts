@@ -1,5 +1,6 @@
 // Sizing and window resolution (pure TypeScript, no addon).
-import { ConfigError, modelConfigFromDepth, resolveWindows } from '../../lib';
+import { ConfigError, modelConfigFromDepth } from '../../lib';
+import { resolveWindows } from '../../lib/internals';
 import { toNativeConfig } from '../../lib/config/model-config';
 
 test('the reference sizing: DEPTH 8, ASPECT_RATIO 64, HEAD_DIM 128 gives 512 wide, 4 heads', () => {

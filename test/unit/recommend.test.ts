@@ -1,16 +1,16 @@
 // recommendConfig: the sizes `doctor` recommends, from synthetic machine reports.
+import { modelConfigFromDepth } from '../../lib';
 import {
   CPU_LOGIT_COST,
   CPU_STEP_TOKENS,
   CPU_TRAINING_EFFICIENCY,
   TARGET_STEPS,
   estimateFlopsPerToken,
-  modelConfigFromDepth,
   recommendConfig,
   recommendTimed,
   type RecommendInput,
   type StepTimer,
-} from '../../lib';
+} from '../../lib/internals';
 
 const cpu = (matmulGflops: number | null, extra: Partial<RecommendInput> = {}): RecommendInput => ({
   addon: { cudaAvailable: false },
@@ -104,12 +104,12 @@ describe('recommendTimed', () => {
     const timed: number[] = [];
     const evaluated: number[] = [];
     const timer: StepTimer = {
-      async step(model, rows, totalTokens) {
+      step(model, rows, totalTokens) {
         timed.push(model.nLayer);
         expect(totalTokens % (rows * model.sequenceLen)).toBe(0);
         return 300 / (budgetSteps(230, model.nLayer, model.vocabSize, model.sequenceLen) / slowdown(model.nLayer));
       },
-      async evaluation(model) {
+      evaluation(model) {
         evaluated.push(model.nLayer);
         return 20000 / slowdown(model.nLayer);
       },
@@ -117,11 +117,11 @@ describe('recommendTimed', () => {
     return { timer, timed, evaluated };
   }
 
-  test('a CPU slower than its matmul rate says: the guess is timed, found too slow, and a smaller model timed and chosen', async () => {
+  test('a CPU slower than its matmul rate says: the guess is timed, found too slow, and a smaller model timed and chosen', () => {
     const guess = recommendConfig(cpu(230), { vocabSize: 8192 }).config.DEPTH;
     const { timer, timed, evaluated } = machine(() => 1.6);
     const lines: string[] = [];
-    const rec = await recommendTimed(cpu(230), { vocabSize: 8192 }, timer, (line) => lines.push(line));
+    const rec = recommendTimed(cpu(230), { vocabSize: 8192 }, timer, (line) => lines.push(line));
     expect(timed[0]).toBe(guess);
     expect(rec.config.DEPTH).toBeLessThan(guess);
     expect(timed).toContain(rec.config.DEPTH); // the model chosen was timed
@@ -138,25 +138,25 @@ describe('recommendTimed', () => {
     expect(lines.join('\n')).toMatch(/timing DEPTH \d+ \(width \d+\) on 16 rows of 256\.\.\.\n {2}\d+ ms a step: ~\d+ steps in 300 s \(too few\)/);
   });
 
-  test('a CPU faster than its matmul rate says gets a deeper model than the guess; an accurate one keeps the guess after one timing', async () => {
+  test('a CPU faster than its matmul rate says gets a deeper model than the guess; an accurate one keeps the guess after one timing', () => {
     const guess = recommendConfig(cpu(230), { vocabSize: 8192 }).config.DEPTH;
     const fast = machine(() => 0.4);
-    const rec = await recommendTimed(cpu(230), { vocabSize: 8192 }, fast.timer);
+    const rec = recommendTimed(cpu(230), { vocabSize: 8192 }, fast.timer);
     expect(rec.config.DEPTH).toBeGreaterThan(guess);
     expect(fast.timed).toContain(rec.config.DEPTH);
     const exact = machine(() => 1);
-    expect((await recommendTimed(cpu(230), { vocabSize: 8192 }, exact.timer)).config.DEPTH).toBe(guess);
+    expect(recommendTimed(cpu(230), { vocabSize: 8192 }, exact.timer).config.DEPTH).toBe(guess);
     expect(exact.timed).toEqual([guess]);
   });
 
-  test('too slow even for DEPTH 2: DEPTH 2 with its timing and the note; GPUs are not timed', async () => {
+  test('too slow even for DEPTH 2: DEPTH 2 with its timing and the note; GPUs are not timed', () => {
     const { timer, timed } = machine(() => 100);
-    const rec = await recommendTimed(cpu(230), { vocabSize: 8192 }, timer);
+    const rec = recommendTimed(cpu(230), { vocabSize: 8192 }, timer);
     expect(rec.config.DEPTH).toBe(2);
     expect(timed).toContain(2);
     expect(rec.notes.join('\n')).toMatch(/fewer than 400 steps/);
     const gpuTimer = machine(() => 1);
-    expect((await recommendTimed(gpu(80), {}, gpuTimer.timer)).config.DEPTH).toBe(8);
+    expect(recommendTimed(gpu(80), {}, gpuTimer.timer).config.DEPTH).toBe(8);
     expect(gpuTimer.timed).toEqual([]);
   });
 });

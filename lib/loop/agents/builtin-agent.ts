@@ -13,6 +13,7 @@ import { AgentError, ConfigError } from '../../errors';
 import { KNOBS, KNOB_NAMES, REFERENCE_DEFAULTS, mismatch, type KnobSettings, type Mutation } from '../../config/knobs';
 import { modelConfigFromKnobs } from '../../config/model-config';
 import { configKey, findKnobs, parseKnobs, setKnob } from '../../config/config-source';
+import { seededRandom } from '../../random';
 import type { Agent, AgentContext, FixedConstants, HistoryEntry, KnobValue, KnobValues, Proposal, ProposeOptions } from './types';
 
 export { configKey, findKnobs, formatKnobValue, parseKnobs, setKnob, type KnobSite } from '../../config/config-source';
@@ -327,18 +328,6 @@ function movesOf(name: string, mutate: Mutation, k: KnobValues, add: AddMove, mo
   }
 }
 
-/** A small seeded PRNG (mulberry32) in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function mix(...parts: number[]): number {
   let h = 0x811c9dc5;
   for (const p of parts) {
@@ -433,7 +422,7 @@ export class BuiltinAgent implements Agent {
 
   async propose(context: AgentContext, options: ProposeOptions): Promise<Proposal> {
     options.signal?.throwIfAborted();
-    const rand = prng(mix(this.seed, context.results.length, context.history.length, this.calls++));
+    const rand = seededRandom(mix(this.seed, context.results.length, context.history.length, this.calls++));
     const knobs = findKnobs(context.configSource);
     if (knobs.length === 0) {
       throw new AgentError('failed', `builtin agent: ${context.configPath} has no knobs (lines \`NAME: <literal>,\` in the config object) to change`);

@@ -50,13 +50,13 @@ export function lastLine(text: string): string {
 }
 
 /** The environment variable that marks every process of one agent turn. */
-export const TURN_MARKER = 'AUTORESEARCH_AGENT_TURN';
+const TURN_MARKER = 'AUTORESEARCH_AGENT_TURN';
 
 /**
  * Processes whose environment holds `name=value` (read from /proc; [] where there is none).
  * A process that cleared its environment is not found: the limit of this search.
  */
-export function processesWithEnv(name: string, value: string): number[] {
+function processesWithEnv(name: string, value: string): number[] {
   const wanted = `${name}=${value}`;
   let entries: string[];
   try {

@@ -1,11 +1,11 @@
 // Times real training steps and evaluation batches of a model on this machine. `doctor` and
-// `init` size the CPU model by these timings (lib/recommend.ts): the matmul rate alone
+// `init` size the CPU model by these timings (lib/setup/recommend.ts): the matmul rate alone
 // mispredicts a step by up to ~1.6x between CPUs (an AVX-512 machine measured 1.4x the
 // 1024^3 rate of another and trained at its speed), because a small model's step is mostly
 // matmuls with K = 128-256 and elementwise work.
-import type { TokenBatch } from './batch';
-import { GPT } from './gpt';
-import type { ModelConfig } from './config/model-config';
+import { randomBatch, type TokenBatch } from '../data/batch';
+import { GPT } from '../model/gpt';
+import type { ModelConfig } from '../config/model-config';
 
 /** What a model costs here. */
 export interface StepTiming {
@@ -18,25 +18,13 @@ export interface StepTiming {
 /** Times models on this machine: training steps, and the evaluation. */
 export interface StepTimer {
   /** Seconds of one optimizer step of `totalTokens` tokens in micro-batches of `rows` rows. */
-  step(config: ModelConfig, rows: number, totalTokens: number): Promise<number>;
+  step(config: ModelConfig, rows: number, totalTokens: number): number;
   /** Evaluation tokens per second in micro-batches of `rows` rows. */
-  evaluation(config: ModelConfig, rows: number): Promise<number>;
+  evaluation(config: ModelConfig, rows: number): number;
 }
 
 /** Steps timed after the first (which pays for first-touch memory); the median counts. */
 const TIMED_STEPS = 3;
-
-/** A batch of pseudo-random token ids (a linear congruential generator: the same every time). */
-export function randomBatch(batchSize: number, seqLen: number, vocabSize: number, seed: number): TokenBatch {
-  let s = seed;
-  const next = () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s % vocabSize;
-  };
-  const inputs = Int32Array.from({ length: batchSize * seqLen }, next);
-  const targets = Int32Array.from({ length: batchSize * seqLen }, next);
-  return { inputs, targets, batchSize, seqLen };
-}
 
 /**
  * Times optimizer steps, each over its list of micro-batches, with fixed schedule values;
@@ -61,11 +49,11 @@ export const median = (sorted: readonly number[]): number => sorted[Math.floor(s
 /**
  * The StepTimer of this machine's CPU, on random tokens, all on this thread as in a run
  * (OpenMP work on a second thread would slow every later step: see measureMatmulFlopsSync).
- * A step: one, then the median of TIMED_STEPS more (~2 s at DEPTH 4, width 128). The
- * evaluation: two batches, the second counts.
+ * A step: one, then the median of TIMED_STEPS more. The evaluation: two batches, the second
+ * counts.
  */
 export const cpuTimer: StepTimer = {
-  async step(config, rows, totalTokens) {
+  step(config, rows, totalTokens) {
     const T = config.sequenceLen;
     const micro = Math.max(1, Math.round(totalTokens / (rows * T)));
     using model = GPT.create(config, { device: 'cpu', seed: 0 });
@@ -74,7 +62,7 @@ export const cpuTimer: StepTimer = {
     );
     return median(timeTrainingSteps(model, steps, 1)) / 1000;
   },
-  async evaluation(config, rows) {
+  evaluation(config, rows) {
     using model = GPT.create(config, { device: 'cpu', seed: 0 });
     const batch = randomBatch(rows, config.sequenceLen, config.vocabSize, 1);
     const tokenBytes = new Int32Array(config.vocabSize).fill(1);

@@ -1,22 +1,21 @@
 // `autoresearch init`: a fresh train/config.ts and program.md in any directory, with the
 // reference's config scaled to the hardware found. On a GPU the reference values stay; on a
-// CPU the sizes are what `autoresearch doctor` recommends (lib/recommend.ts) from training steps
-// timed here, for the prepared data's vocabulary, MAX_SEQ_LEN and EVAL_TOKENS: on the 2-core
-// development machines DEPTH 4, width 128, 16 rows of 256 a step (0.43-0.5 s steps, 550-700
-// optimizer steps in 300 s).
+// CPU the sizes are what `autoresearch doctor` recommends (lib/setup/recommend.ts) from training steps
+// timed here, for the prepared data's vocabulary, MAX_SEQ_LEN and EVAL_TOKENS.
 import os from 'node:os';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { findPreparedDataset, readPreparedMeta, type PreparedMeta } from './data/prepared';
-import { ConfigError } from './errors';
-import { REFERENCE_DEFAULTS } from './config/experiment-config';
-import { setKnob, type KnobValue } from './config/config-source';
-import { packageRoot } from './native/load';
+import { findPreparedDataset, readPreparedMeta, type PreparedMeta } from '../data/prepared';
+import { ConfigError } from '../errors';
+import { REFERENCE_DEFAULTS } from '../config/experiment-config';
+import { setKnob, type KnobValue } from '../config/config-source';
+import { packageRoot } from '../native/load';
 import { recommendConfig, recommendTimed } from './recommend';
-import { measureMatmulFlopsSync, runtimeInfo } from './runtime';
+import { measureMatmulFlopsSync, runtimeInfo } from '../native/runtime';
 import { cpuTimer } from './step-timer';
 
+/** The folder to set up and how to size its config. */
 export interface InitOptions {
   /** Target directory (created if missing). */
   dir: string;
@@ -32,12 +31,13 @@ export interface InitOptions {
    * steps here. Default: measured now (~0.1 s), then training steps are timed (~10 s).
    */
   matmulGflops?: number;
-  /** Size the CPU model from the matmul rate alone (~0.1 s), skipping the ~10 s of timed steps. */
+  /** Size the CPU model from the matmul rate alone, skipping the timed training steps (which take seconds). */
   quick?: boolean;
   /** Called with a line before and after each CPU model timed. */
   progress?: (line: string) => void;
 }
 
+/** What init wrote, and the recommendation its config follows. */
 export interface InitResult {
   /** The files written (absolute paths). */
   files: string[];
@@ -71,7 +71,7 @@ async function cpuSizes(options: InitOptions): Promise<{ knobs: Record<string, K
     prepared: meta ? [meta] : [],
   };
   const overrides = meta ? { vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen, evalTokens: meta.evalTokens } : { maxSeqLen: 256 };
-  const rec = estimateOnly ? recommendConfig(report, overrides) : await recommendTimed(report, overrides, cpuTimer, options.progress);
+  const rec = estimateOnly ? recommendConfig(report, overrides) : recommendTimed(report, overrides, cpuTimer, options.progress);
   return { knobs: { ...rec.config }, rule: rec.rule };
 }
 
@@ -108,6 +108,7 @@ async function writeTypeResolution(dir: string, root: string): Promise<string | 
   return file;
 }
 
+/** Writes a fresh train/config.ts (sized for this machine) and program.md into a folder: `autoresearch init`. */
 export async function init(options: InitOptions): Promise<InitResult> {
   const root = packageRoot();
   const dir = path.resolve(options.dir);

@@ -12,9 +12,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { ConfigError, TokenizerError } from './errors';
-import type { NativeBpeTrainer, NativeTokenizer, NativeTrainerProgress } from './native/addon';
-import { addon } from './native/load';
+import { ConfigError, TokenizerError } from '../errors';
+import type { NativeBpeTrainer, NativeTokenizer, NativeTrainerProgress } from '../native/addon';
+import { addon } from '../native/load';
 
 /** SPEC §2 split pattern: GPT-4 style, digits in groups of 1–2 (PCRE2 syntax). */
 export const SPLIT_PATTERN = String.raw`'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,2}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+`;
@@ -127,6 +127,7 @@ async function writeAtomic(file: string, data: string | Uint8Array): Promise<voi
   await fs.rename(tmp, file);
 }
 
+/** The byte-level BPE tokenizer (see the file comment): train, save, load, encode, decode. */
 export class Tokenizer {
   readonly #native: NativeTokenizer;
   readonly #ranks: Uint8Array[];

@@ -1,17 +1,17 @@
 // The set-up check: what the addon was built against, what it finds at run time, how fast
 // this machine multiplies matrices, which data is prepared, and the sizes worth training here
-// (lib/recommend.ts); each problem comes with its fix.
+// (lib/setup/recommend.ts); each problem comes with its fix.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { datasetPaths, readPreparedMeta, resolveCacheDir } from './data/prepared';
-import { AddonLoadError } from './errors';
+import { datasetPaths, readPreparedMeta, resolveCacheDir } from '../data/prepared';
+import { AddonLoadError } from '../errors';
 import { recommendConfig, recommendTimed, type Recommendation } from './recommend';
-import { measureMatmulFlopsSync, runtimeInfo, type RuntimeInfo } from './runtime';
+import { measureMatmulFlopsSync, runtimeInfo, type RuntimeInfo } from '../native/runtime';
 import { cpuTimer } from './step-timer';
-import { TOKENIZER_FILES } from './tokenizer';
+import { TOKENIZER_FILES } from '../data/tokenizer';
 
 /** One prepared dataset in the cache directory. */
 export interface PreparedDatasetReport {
@@ -42,6 +42,7 @@ export interface DoctorOptions {
   progress?: (line: string) => void;
 }
 
+/** What doctor found: the machine, the addon, the prepared datasets, the recommended sizes and the problems with their fixes. */
 export interface DoctorReport {
   ok: boolean;
   node: string;
@@ -132,6 +133,7 @@ async function scanPrepared(cacheDir: string, problems: DoctorReport['problems']
   return prepared.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
+/** Checks this machine for autoresearch: Node, the addon, the device, prepared data; each problem comes with its fix, and sizes worth training here. */
 export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const report: Omit<DoctorReport, 'recommendations'> = {
     ok: true,
@@ -183,7 +185,7 @@ export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport>
   report.prepared = await scanPrepared(report.cacheDir, report.problems);
   report.ok = report.problems.length === 0;
   const timed = options.timeSteps !== false && report.addon !== null;
-  return { ...report, recommendations: timed ? await recommendTimed(report, {}, cpuTimer, options.progress) : recommendConfig(report) };
+  return { ...report, recommendations: timed ? recommendTimed(report, {}, cpuTimer, options.progress) : recommendConfig(report) };
 }
 
 export function formatDoctor(r: DoctorReport): string {

@@ -5,17 +5,18 @@
 //   positions within what the model was built for (its rotary table stops at 10 x sequenceLen,
 //   its attention windows are relative to sequenceLen).
 // - temperature 0 is greedy (argmax, ties to the lowest id); otherwise softmax(logits / T) over
-//   the topK most likely tokens (ties to the lower id), drawn with a seeded PRNG
-//   (splitmix32 seeding sfc32), so a seed always gives the same text on the same build.
+//   the topK most likely tokens (ties to the lower id), drawn with the seeded PRNG
+//   of lib/random.ts, so a seed always gives the same text on the same build.
 // - Text is streamed as it is produced: bytes go through a streaming UTF-8 decoder, so a
 //   character split over two tokens comes out whole. Special tokens are not stopped at; they
 //   appear as their names (a BOS marks where the model started a new document).
 import { configFromHeader, readHeader } from './checkpoint';
-import { resolvePreparedMeta } from './data/prepared';
-import { ConfigError } from './errors';
-import { checkVocabulary, preparedTokenizer } from './evaluate';
+import { resolvePreparedMeta } from '../data/prepared';
+import { ConfigError } from '../errors';
+import { checkVocabulary, preparedTokenizer } from '../data/prepared-tokenizer';
 import { GPT } from './gpt';
-import type { Tokenizer } from './tokenizer';
+import type { Tokenizer } from '../data/tokenizer';
+import { seededRandom } from '../random';
 
 /** Defaults of the generation options (the CLI's too). */
 export const SAMPLE_DEFAULTS = {
@@ -40,12 +41,14 @@ export interface SamplingOptions {
   onText?: (text: string) => void;
 }
 
+/** A model, its tokenizer, and how to sample from it. */
 export interface GenerateOptions extends SamplingOptions {
   model: GPT;
   /** The tokenizer the model was trained with. */
   tokenizer: Tokenizer;
 }
 
+/** A sampled continuation, as text and as token ids. */
 export interface GenerateResult {
   /** The prompt followed by the continuation. */
   text: string;
@@ -55,34 +58,6 @@ export interface GenerateResult {
   tokens: number[];
   /** Ids the model was given: BOS and the encoded prompt. */
   promptTokens: number[];
-}
-
-/** A seeded PRNG: sfc32 with its state from splitmix32. Returns numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  const splitmix32 = () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  let a = splitmix32();
-  let b = splitmix32();
-  let c = splitmix32();
-  let d = 1;
-  const next32 = () => {
-    const t = (((a + b) >>> 0) + d) >>> 0;
-    d = (d + 1) >>> 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) >>> 0;
-    c = ((c << 21) | (c >>> 11)) >>> 0;
-    c = (c + t) >>> 0;
-    return t;
-  };
-  for (let i = 0; i < 12; i++) next32();
-  // 53 random bits: 27 from one draw, 26 from the next.
-  return () => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992;
 }
 
 /**
@@ -166,6 +141,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   return { text: prompt + completion, completion, tokens, promptTokens };
 }
 
+/** A checkpoint and the prepared dataset whose tokenizer it was trained with, and how to sample. */
 export interface SampleOptions extends SamplingOptions {
   /** A safetensors checkpoint written by GPT.save. */
   checkpoint: string;

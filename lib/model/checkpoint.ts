@@ -5,9 +5,9 @@
 // The header is written and checked here; the bulk bytes move natively, off the JS thread.
 import fs from 'node:fs/promises';
 
-import { CheckpointError } from './errors';
-import type { ModelConfig } from './config/model-config';
-import type { NativeParameterInfo, NativeTensorEntry } from './native/addon';
+import { CheckpointError } from '../errors';
+import type { ModelConfig } from '../config/model-config';
+import type { NativeParameterInfo, NativeTensorEntry } from '../native/addon';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, BF16: 2, F16: 2 };
 const CONFIG_KEY = 'autoresearch.model_config';

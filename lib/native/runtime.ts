@@ -1,8 +1,9 @@
 // Process-wide native facts and settings: build, threads, BLAS, devices, seed, matmul speed.
-import type { NativeBuildInfo, NativeRuntimeInfo } from './native/addon';
-import { loadedBlasThreading, type BlasThreading } from './native/blas-threading';
-import { addon, loadAddon, loadedOmpWaitPolicy } from './native/load';
+import type { NativeBuildInfo, NativeRuntimeInfo } from './addon';
+import { loadedBlasThreading, type BlasThreading } from './blas-threading';
+import { addon, loadAddon, loadedOmpWaitPolicy } from './load';
 
+/** The native runtime of this process: libtorch, devices, threads, and how the addon was built. */
 export interface RuntimeInfo extends NativeRuntimeInfo {
   build: NativeBuildInfo;
   /** The .node file in use. */
@@ -31,6 +32,7 @@ export function setThreads(threads: number): void {
   addon().setNumThreads(threads);
 }
 
+/** Threads libtorch uses for intra-op parallelism in this process. */
 export function getThreads(): number {
   return addon().getNumThreads();
 }
@@ -46,10 +48,10 @@ export function measureMatmulFlops(n = 1024, repeats = 5, device = 'auto'): Prom
 }
 
 /**
- * measureMatmulFlops on the calling thread, blocking it (~70 ms at 1024, 8 repeats on 2
- * cores). A process that trains on the CPU should probe this way: OpenMP work on a second
- * thread (the thread pool the Promise version runs on) makes libgomp shorten every idle
- * thread's spin from then on, which slowed each later training step ~15% on 2 cores.
+ * measureMatmulFlops on the calling thread, blocking it. A process that trains on the CPU
+ * should probe this way: OpenMP work on a second thread (the thread pool the Promise version
+ * runs on) makes libgomp shorten every idle thread's spin from then on, which slows every
+ * later training step.
  */
 export function measureMatmulFlopsSync(n = 1024, repeats = 5, device = 'auto'): number {
   return addon().measureMatmulFlopsSync(n, repeats, device);

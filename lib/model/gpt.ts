@@ -2,17 +2,17 @@
 // Training is synchronous per micro-batch (it is the hot loop and returns the loss);
 // evaluation and checkpoint I/O return Promises and run off the JavaScript thread.
 // GPU memory is released by dispose() (or `using`), never left to the garbage collector.
-import type { TokenBatch } from './batch';
-import { evaluateBpb, type BpbResult } from './bpb';
+import type { TokenBatch } from '../data/batch';
 import { buildHeader, configFromHeader, matchParameters, readHeader } from './checkpoint';
-import { env } from './env';
-import { DisposedError } from './errors';
-import { REFERENCE_DEFAULTS } from './config/knobs';
-import { resolveWindows, toNativeConfig, validateModelConfig, type ModelConfig } from './config/model-config';
-import type { NativeBpbSums, NativeModel, NativeParamCounts, NativeParameterInfo } from './native/addon';
-import { addon } from './native/load';
+import { env } from '../env';
+import { DisposedError } from '../errors';
+import { REFERENCE_DEFAULTS } from '../config/knobs';
+import { resolveWindows, toNativeConfig, validateModelConfig, type ModelConfig } from '../config/model-config';
+import type { NativeBpbSums, NativeModel, NativeParamCounts, NativeParameterInfo } from '../native/addon';
+import { addon } from '../native/load';
 import { OPTIMIZER_CONSTANTS, OPTIMIZER_DEFAULTS, Optimizer, type OptimizerConfig, type StepSettings } from './optimizer';
 
+/** Where a model lives and how it starts: the device, and the seed of its initialisation. */
 export interface GPTOptions {
   /** 'auto' (CUDA if available, else CPU) | 'cpu' | 'cuda' | 'cuda:N'. Default: AUTORESEARCH_DEVICE or auto. */
   device?: string;
@@ -64,6 +64,11 @@ export function estimateFlopsPerToken(c: ModelConfig): number {
 }
 export type ParameterInfo = NativeParameterInfo;
 
+/**
+ * The GPT of the reference (SPEC §4), trained and run by the native addon: create or load one,
+ * train it with trainStep and its MuonAdamW optimizer, score it (evaluateBpb), save it as
+ * safetensors. Dispose it (or `using`) to free its memory at once.
+ */
 export class GPT implements Disposable {
   #native: NativeModel | null;
   #optimizers = new Set<Optimizer>();
@@ -134,7 +139,7 @@ export class GPT implements Disposable {
     return this.#handle().perTokenLoss(batch.inputs, batch.targets, batch.batchSize, batch.seqLen);
   }
 
-  /** Loss and byte sums of one batch for val_bpb (see lib/bpb.ts). */
+  /** Loss and byte sums of one batch for val_bpb (the scorer: lib/runner/scorer.ts). */
   async bpbSums(batch: TokenBatch, tokenBytes: Int32Array): Promise<NativeBpbSums> {
     return this.#handle().bpbSums(batch.inputs, batch.targets, batch.batchSize, batch.seqLen, tokenBytes);
   }
@@ -145,11 +150,6 @@ export class GPT implements Disposable {
    */
   bpbSumsSync(batch: TokenBatch, tokenBytes: Int32Array): NativeBpbSums {
     return this.#handle().bpbSums(batch.inputs, batch.targets, batch.batchSize, batch.seqLen, tokenBytes, true);
-  }
-
-  /** val_bpb over the given batches. */
-  async evaluateBpb(batches: Iterable<TokenBatch> | AsyncIterable<TokenBatch>, tokenBytes: Int32Array): Promise<BpbResult> {
-    return evaluateBpb(this, batches, tokenBytes);
   }
 
   /** MuonAdamW over this model's parameters; disposed together with the model. */

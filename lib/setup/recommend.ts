@@ -16,7 +16,7 @@
 //      That is only the first guess: the rate of 1024^3 matmuls says little about a small
 //      model's step (an AVX-512 machine measured 326 GFLOP/s, was predicted 438 steps at
 //      DEPTH 6 and took 279). recommendTimed() times real steps of the guessed model
-//      (lib/step-timer.ts), scales the other depths' estimates by the nearest timed one, and
+//      (lib/setup/step-timer.ts), scales the other depths' estimates by the nearest timed one, and
 //      repeats until the model chosen is one it timed: usually two or three timings, ~10 s;
 //   4. the deepest model (DEPTH 8 down to 2, model_dim = 64 x ceil(DEPTH x 32 / 64) through
 //      ASPECT_RATIO 32 and HEAD_DIM 64, the reference's WINDOW_PATTERN) predicted to take
@@ -35,10 +35,9 @@
 // (SPEC §6, tuned on an 80 GB H100) are scaled by the GPU's memory as in SPEC §8's table:
 // MAX_SEQ_LEN 2048 from 40 GiB, 512 from 16 GiB, else 256; rows per micro-batch from the
 // reference's ~45 GB peak at 128 x 2048 tokens; TOTAL_BATCH_SIZE and EVAL_TOKENS scaled down.
-import type { DoctorReport } from './doctor';
-import { REFERENCE_DEFAULTS, type ExperimentConfig } from './config/experiment-config';
-import { estimateFlopsPerToken, estimateParams } from './gpt';
-import { modelConfigFromDepth, resolveWindows, type ModelConfig } from './config/model-config';
+import { REFERENCE_DEFAULTS, type ExperimentConfig } from '../config/experiment-config';
+import { estimateFlopsPerToken, estimateParams } from '../model/gpt';
+import { modelConfigFromDepth, resolveWindows, type ModelConfig } from '../config/model-config';
 import type { StepTiming, StepTimer } from './step-timer';
 
 /** TIME_BUDGET (SPEC §2), seconds of training per experiment. */
@@ -78,8 +77,13 @@ const CPU_VOCABS = [8192, 4096, 2048, 1024, 512];
 /** Shallowest model recommended: one layer cannot learn much worth comparing. */
 const MIN_DEPTH = 2;
 
-/** What recommendConfig reads from a doctor report. */
-export type RecommendInput = Pick<DoctorReport, 'matmulGflops' | 'memoryGiB' | 'gpuMemoryGiB'> & {
+/** What recommendConfig reads from a doctor report (a DoctorReport is one). */
+export interface RecommendInput {
+  /** Measured fp32 matmul throughput of the default device, GFLOP/s; null when not measured. */
+  matmulGflops: number | null;
+  memoryGiB: number;
+  /** Memory of the first GPU, GiB; null without one. */
+  gpuMemoryGiB: number | null;
   addon: { cudaAvailable: boolean } | null;
   /** Prepared datasets, most recent first: the first one's vocabulary is sized for. */
   prepared?: readonly { dataset: string; vocabSize: number; maxSeqLen: number; evalTokens?: number }[];
@@ -88,7 +92,7 @@ export type RecommendInput = Pick<DoctorReport, 'matmulGflops' | 'memoryGiB' | '
    * and batch): they replace the matmul-rate estimate (recommendTimed fills this in).
    */
   cpuTimings?: ReadonlyMap<number, StepTiming>;
-};
+}
 
 export interface RecommendOverrides {
   /** Vocabulary to size the model for; default: the most recently prepared data's, else 8192. */
@@ -246,15 +250,15 @@ export function recommendConfig(report: RecommendInput, overrides: RecommendOver
  * the model chosen is a timed one (each round times a new depth, so at most seven rounds);
  * then times the chosen model's evaluation (for EVAL_TOKENS). On a GPU, or without a matmul
  * measurement, the same as recommendConfig.
- * @param timer cpuTimer (lib/step-timer.ts) for this machine.
+ * @param timer cpuTimer (lib/setup/step-timer.ts) for this machine.
  * @param progress called with a line before and after each timing (they take seconds).
  */
-export async function recommendTimed(
+export function recommendTimed(
   report: RecommendInput,
   overrides: RecommendOverrides,
   timer: StepTimer,
   progress?: (line: string) => void,
-): Promise<Recommendation> {
+): Recommendation {
   const timings = new Map(report.cpuTimings ?? []);
   for (;;) {
     const rec = recommendConfig({ ...report, cpuTimings: timings }, overrides);
@@ -272,11 +276,11 @@ export async function recommendTimed(
     if (timed?.evalTokensPerSecond !== undefined) return rec;
     if (timed) {
       // The choice is made: time its evaluation (for EVAL_TOKENS).
-      timings.set(DEPTH, { ...timed, evalTokensPerSecond: await timer.evaluation(model, DEVICE_BATCH_SIZE) });
+      timings.set(DEPTH, { ...timed, evalTokensPerSecond: timer.evaluation(model, DEVICE_BATCH_SIZE) });
       continue;
     }
     progress?.(`timing DEPTH ${DEPTH} (width ${model.nEmbd}) on ${TOTAL_BATCH_SIZE / rec.MAX_SEQ_LEN} rows of ${rec.MAX_SEQ_LEN}...`);
-    const stepSeconds = await timer.step(model, DEVICE_BATCH_SIZE, TOTAL_BATCH_SIZE);
+    const stepSeconds = timer.step(model, DEVICE_BATCH_SIZE, TOTAL_BATCH_SIZE);
     timings.set(DEPTH, { stepSeconds });
     const steps = Math.floor(TIME_BUDGET / stepSeconds);
     progress?.(`  ${Math.round(stepSeconds * 1000)} ms a step: ~${steps} steps in ${TIME_BUDGET} s (${steps >= TARGET_STEPS ? 'enough' : 'too few'})`);

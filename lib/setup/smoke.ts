@@ -7,17 +7,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { prepare } from './data/prepare';
-import { setKnob, type KnobValue } from './config/config-source';
-import { packageRoot } from './native/load';
-import { runExperiment } from './runner/run-experiment';
-import type { ExperimentResult } from './runner/types';
+import { prepare } from '../data/prepare';
+import { setKnob, type KnobValue } from '../config/config-source';
+import { packageRoot } from '../native/load';
+import { runExperiment } from '../runner/run-experiment';
+import type { ExperimentResult } from '../runner/types';
 
 /** The smoke test's data: the built-in corpus, small. */
 export const SMOKE_DATA = { dataset: 'sotu', vocabSize: 512, seqLen: 64, evalTokens: 4096 } as const;
 /** The smoke test's model: one layer of width 64, 1024 tokens a step. */
 export const SMOKE_KNOBS: Readonly<Record<string, KnobValue>> = { DEPTH: 1, ASPECT_RATIO: 64, HEAD_DIM: 32, TOTAL_BATCH_SIZE: 1024, DEVICE_BATCH_SIZE: 8 };
-export const SMOKE_TIME_BUDGET = 3;
+const SMOKE_TIME_BUDGET = 3;
 
 export interface SmokeOptions {
   /** Where to prepare the data (default: a temporary folder, removed afterwards). */

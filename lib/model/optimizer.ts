@@ -1,8 +1,8 @@
 // MuonAdamW over a GPT's parameters (SPEC §5); the schedules that feed step() live in
 // TypeScript (the training config), the update itself in native/optimizer/muon_adamw.cc.
-import { NS_STEPS, REFERENCE_DEFAULTS } from './config/knobs';
-import { DisposedError } from './errors';
-import type { NativeOptimizer, NativeOptimizerGroup } from './native/addon';
+import { NS_STEPS, REFERENCE_DEFAULTS } from '../config/knobs';
+import { DisposedError } from '../errors';
+import type { NativeOptimizer, NativeOptimizerGroup } from '../native/addon';
 
 /** Optimizer hyperparameters (SPEC §6 names in camelCase). */
 export interface OptimizerConfig {
@@ -48,6 +48,7 @@ export interface StepSettings {
 
 export type OptimizerGroup = NativeOptimizerGroup;
 
+/** MuonAdamW over a GPT's parameters (GPT.createOptimizer makes one); disposed with its model. */
 export class Optimizer implements Disposable {
   #native: NativeOptimizer | null;
   readonly config: OptimizerConfig;
