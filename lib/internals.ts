@@ -189,9 +189,3 @@ export {
   type RecommendOverrides,
 } from './setup/recommend';
 export { cpuTimer, timeTrainingSteps, type StepTimer, type StepTiming } from './setup/step-timer';
-
-// Parallel execution: experiments as jobs, and what runs them.
-export { JOB_VERSION, readJob, readJobResult, runJob, writeJob, type ExperimentJob, type JobResult } from './runner/job';
-export { LocalExecutor, localSlots, type LocalExecutorOptions } from './loop/executors/local';
-export { SlurmExecutor, type SlurmExecutorOptions } from './loop/executors/slurm';
-export type { Executor, JobEnd, JobRun, WorkerSlot } from './loop/executors/types';

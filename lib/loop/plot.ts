@@ -8,6 +8,7 @@
 // part, so they are drawn as triangles on the top edge instead (counted in the legend).
 import type { Resvg as ResvgClass } from '@resvg/resvg-js';
 
+import { workerOf } from './report';
 import { countByStatus, flattenDescription, type ResultRow } from './results';
 
 /** Options of {@link renderProgressSvg}. */
@@ -21,6 +22,9 @@ export interface PlotOptions {
   /** Characters of description shown next to a kept point (default 40; 0 for none). */
   labelChars?: number;
 }
+
+/** Worker ticks (colour-blind friendly, after Okabe and Ito). */
+const WORKER_COLORS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#f0e442', '#000000'];
 
 const COLORS = { keep: '#2ca02c', keepStroke: '#1b6e1b', discard: '#b8b8b8', crash: '#d62728', best: '#2ca02c', grid: '#e6e6e6', axis: '#333333' };
 
@@ -146,9 +150,23 @@ export function renderProgressSvg(rows: readonly ResultRow[], options: PlotOptio
     out.push(`<path class="running-best" d="${d}" fill="none" stroke="${COLORS.best}" stroke-width="2" stroke-opacity="0.7"/>`);
   }
 
+  const on = (r: ResultRow) => (workerOf(r) ? ` on ${escapeXml(workerOf(r))}` : '');
   const tooltip = (r: ResultRow) =>
-    `<title>#${r.experiment} ${r.status}${r.val_bpb !== null && r.status !== 'crash' ? ` ${r.val_bpb.toFixed(6)}` : ''}: ${escapeXml(flattenDescription(r.description))}</title>`;
-  const attrs = (r: ResultRow) => `data-experiment="${r.experiment}"${r.val_bpb !== null && r.status !== 'crash' ? ` data-val-bpb="${r.val_bpb}"` : ''}`;
+    `<title>#${r.experiment} ${r.status}${r.val_bpb !== null && r.status !== 'crash' ? ` ${r.val_bpb.toFixed(6)}` : ''}${on(r)}: ${escapeXml(flattenDescription(r.description))}</title>`;
+  const attrs = (r: ResultRow) =>
+    `data-experiment="${r.experiment}"${r.val_bpb !== null && r.status !== 'crash' ? ` data-val-bpb="${r.val_bpb}"` : ''}${workerOf(r) ? ` data-worker="${escapeXml(workerOf(r))}"` : ''}`;
+
+  // --- workers: with several, a coloured tick under each experiment says which one ran it -----
+  const workers = [...new Set(rows.map((r) => workerOf(r).split('@')[0]!).filter((w) => w !== ''))].sort();
+  if (workers.length > 1) {
+    out.push('<g class="workers">');
+    for (const r of rows) {
+      const w = workers.indexOf(workerOf(r).split('@')[0]!);
+      if (w < 0) continue;
+      out.push(`<rect x="${num(x(r.experiment) - 2)}" y="${num(bottom + 6)}" width="4" height="6" fill="${WORKER_COLORS[w % WORKER_COLORS.length]}" ${attrs(r)}/>`);
+    }
+    out.push('</g>');
+  }
 
   // --- points ------------------------------------------------------------------------------------
   out.push('<g class="discarded">');
@@ -214,6 +232,16 @@ export function renderProgressSvg(rows: readonly ResultRow[], options: PlotOptio
     out.push(`<path d="M${lx - 4} ${ly + 82} L${lx + 4} ${ly + 82} L${lx} ${ly + 75} Z" fill="${COLORS.discard}"/><text x="${lx + 12}" y="${ly + 82}">above the chart (${offChart})</text>`);
   }
   out.push('</g>');
+  if (workers.length > 1) {
+    const shown = workers.slice(0, 8);
+    out.push(`<g class="worker-legend" font-size="11">`);
+    shown.forEach((w, i) => {
+      const wx = margin.left + i * 110;
+      out.push(`<rect x="${wx}" y="${bottom + 44}" width="8" height="8" fill="${WORKER_COLORS[i % WORKER_COLORS.length]}"/><text x="${wx + 12}" y="${bottom + 52}">${escapeXml(w)}</text>`);
+    });
+    if (workers.length > shown.length) out.push(`<text x="${margin.left + 8 * 110}" y="${bottom + 52}">+${workers.length - shown.length} more</text>`);
+    out.push('</g>');
+  }
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -86,17 +86,20 @@ export function formatResultsReport(rows: readonly ResultRow[], options: ReportO
   const summary = summarizeResults(rows, options);
   const shown = options.keptOnly ? rows.filter((r) => r.status === 'keep') : rows;
   const lines: string[] = [];
-  const header = ['#', 'commit', 'val_bpb', 'mem_gb', 'status', 'description'];
+  // Where each ran, when a parallel loop recorded it: the worker, and the node when it was not this one.
+  const hasWorkers = shown.some((r) => workerOf(r) !== '');
+  const header = ['#', 'commit', 'val_bpb', 'mem_gb', 'status', ...(hasWorkers ? ['worker'] : []), 'description'];
   const table = shown.map((r) => [
     String(r.experiment),
     r.commit.slice(0, 7),
     r.status === 'crash' || r.val_bpb === null ? '-' : r.val_bpb.toFixed(6),
     r.status === 'crash' || r.peak_vram_mb === null ? '-' : (r.peak_vram_mb / 1024).toFixed(1),
     r.status,
+    ...(hasWorkers ? [workerOf(r) || '-'] : []),
     truncate(flattenDescription(r.description), 70),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-  const right = [true, false, true, true, false, false];
+  const right = [true, false, true, true, false, ...(hasWorkers ? [false] : []), false];
   const render = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : cell(c, widths[i]!, right[i]))).join('  ').trimEnd();
   lines.push(render(header));
   for (const row of table) lines.push(render(row));
@@ -122,6 +125,13 @@ export function formatResultsReport(rows: readonly ResultRow[], options: ReportO
     }
   }
   return lines.join('\n');
+}
+
+/** `local:1`, or `slurm:1234@node7`: the worker a parallel loop recorded for a row ('' for none). */
+export function workerOf(row: ResultRow): string {
+  const hw = row.fingerprint.hardware as { worker?: unknown; node?: unknown };
+  if (typeof hw.worker !== 'string') return '';
+  return typeof hw.node === 'string' && hw.node !== '' && !hw.worker.startsWith('local:') ? `${hw.worker}@${hw.node}` : hw.worker;
 }
 
 /** The machine-readable report (`--json`): the summary and the experiments shown. */

@@ -29,8 +29,8 @@
 //      the evaluation scores in EVAL_SECONDS, as a power of two, at most the SPEC's
 //      proportional 10240 x MAX_SEQ_LEN.
 // At 230 GFLOP/s: MAX_SEQ_LEN 256, VOCAB_SIZE 8192, DEPTH 4 (model_dim 128), 16 rows of 256 a
-// step, EVAL_TOKENS 2^20; the development machine's measured runs of that config are in
-// docs/benchmarks.md (bench:overhead).
+// step, EVAL_TOKENS 2^20; the development machine's measured runs of that config are in the
+// README (bench:overhead).
 // On a GPU the measured fp32 rate says little about bf16 training, so the reference defaults
 // (SPEC §6, tuned on an 80 GB H100) are scaled by the GPU's memory as in SPEC §8's table:
 // MAX_SEQ_LEN 2048 from 40 GiB, 512 from 16 GiB, else 256; rows per micro-batch from the

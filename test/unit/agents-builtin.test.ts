@@ -4,7 +4,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as ts from 'typescript';
 import { AgentError, ConfigError } from '../../lib/errors';
 import { CONFIG_KEYS, REFERENCE_DEFAULTS } from '../../lib/config/experiment-config';
-import { BuiltinAgent, candidateMoves, knobProblems } from '../../lib/loop/agents/builtin-agent';
+import { BuiltinAgent, candidateMoves, knobProblems, planProposal } from '../../lib/loop/agents/builtin-agent';
 import { seededRandom } from '../../lib/random';
 import { configKey, findKnobs, parseKnobs, setKnob } from '../../lib/config/config-source';
 import type { FixedConstants, HistoryEntry, KnobValue, KnobValues, ResultStatus } from '../../lib/loop/agents/types';
@@ -259,6 +259,21 @@ describe('the builtin agent', () => {
     }
     // Without MAX_SEQ_LEN known, the accumulation ratio never shrinks: no doubling of DEVICE_BATCH_SIZE alone.
     expect(candidateMoves(parseKnobs(source)).some((m) => m.changes[0]!.name === 'DEVICE_BATCH_SIZE' && m.changes[0]!.to === 128)).toBe(false);
+  });
+
+  test('what other workers run is not proposed again: N proposals in flight are N distinct configs', () => {
+    const inFlight: Array<{ number: number; description: string; knobs: ReturnType<typeof parseKnobs> }> = [];
+    const keys = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      // The same seed each time: without the in-flight list every call would pick the same move.
+      const plan = planProposal({ configSource: CONFIG_SOURCE, history: [], inFlight }, seededRandom(5))!;
+      const knobs = parseKnobs(plan.source);
+      expect(keys.has(configKey(knobs))).toBe(false);
+      keys.add(configKey(knobs));
+      inFlight.push({ number: i + 1, description: plan.description, knobs });
+    }
+    const again = planProposal({ configSource: CONFIG_SOURCE, history: [] }, seededRandom(5))!;
+    expect(again.description).toBe(inFlight[0]!.description);
   });
 
   test('when every config within reach was tried: AgentError no-change', async () => {

@@ -60,6 +60,19 @@ test('the crash log is included when the last run crashed', () => {
   expect(prompt).toContain('fix');
 });
 
+test('experiments running on other workers are listed, not to be proposed again', () => {
+  const prompt = buildPrompt({
+    ...contextFor(repo, { results: rows.slice(0, 3), best: rows[2]! }),
+    inFlight: [
+      { number: 7, description: 'MATRIX_LR 0.04 -> 0.05', knobs: null },
+      { number: 8, description: 'DEPTH 4 -> 5', knobs: null },
+    ],
+  });
+  expect(prompt).toContain('# Running now on other workers (2)');
+  expect(prompt).toContain('- #7: MATRIX_LR 0.04 -> 0.05\n- #8: DEPTH 4 -> 5');
+  expect(buildPrompt(contextFor(repo, { results: rows.slice(0, 3), best: rows[2]! }))).not.toContain('Running now');
+});
+
 test('before any experiment the prompt says the next run is the baseline', () => {
   const prompt = buildPrompt(contextFor(repo, { results: [], best: null }));
   expect(prompt).toContain('No experiments yet: the next run is the baseline.');

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { renderProgressSvg, niceTicks } from '../../lib/loop/plot';
-import { formatResultsReport, summarizeResults } from '../../lib/loop/report';
+import { formatResultsReport, workerOf, summarizeResults } from '../../lib/loop/report';
 import { appendResult, readResults, type ResultRow, type ResultStatus } from '../../lib/loop/results';
 import type { ExperimentSummary } from '../../lib/runner/types';
 
@@ -76,6 +76,28 @@ describe('report', () => {
     expect(kept.slice(1, 5).map((l) => l.split(/\s+/)[0])).toEqual(['0', '2', '4', '6']);
     expect(kept[5]).toBe('');
   });
+});
+
+test('rows of a parallel loop show their worker (and node, for a Slurm job)', () => {
+  const placed = rows.slice(0, 3).map((r, i) => ({
+    ...r,
+    fingerprint: { hardware: i === 0 ? { executor: 'local', worker: 'local:0', node: 'h', device: 'cpu' } : { executor: 'slurm', worker: `slurm:${40 + i}`, node: 'gpu7', device: 'auto' }, harness: {} },
+  }));
+  const lines = formatResultsReport(placed).split('\n');
+  expect(lines[0]).toBe('#  commit    val_bpb  mem_gb  status   worker         description');
+  expect(lines[1]).toBe('0  0000000  1.000000     2.0  keep     local:0        baseline');
+  expect(lines[2]).toMatch(/^1  1111111 .* slurm:41@gpu7  /);
+  expect(workerOf(rows[0]!)).toBe('');
+});
+
+test('the chart marks which worker ran each experiment when there were several', () => {
+  const placed = rows.map((r) => ({ ...r, fingerprint: { hardware: { executor: 'local', worker: `local:${r.experiment % 2}`, node: 'h', device: 'cpu' }, harness: {} } }));
+  const svg = renderProgressSvg(placed);
+  const ticks = [...svg.match(/<g class="workers">([\s\S]*?)<\/g>/)![1]!.matchAll(/data-experiment="(\d+)"[^>]*data-worker="(local:\d)"/g)].map((m) => [Number(m[1]), m[2]]);
+  expect(ticks).toEqual(placed.map((r) => [r.experiment, `local:${r.experiment % 2}`]));
+  expect(svg).toMatch(/<g class="worker-legend"[^>]*>[\s\S]*>local:0<\/text>[\s\S]*>local:1<\/text>/);
+  expect(svg).toContain('#1 discard 1.010000 on local:1: ');
+  expect(renderProgressSvg(rows)).not.toContain('class="workers"');
 });
 
 describe('progress chart', () => {

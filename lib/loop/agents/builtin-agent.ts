@@ -367,10 +367,12 @@ export interface BuiltinPlan {
  * Plans one proposal without touching the disk: the move chosen around `context.configSource`.
  * Returns null when every config within two moves was already tried or is invalid.
  */
-export function planProposal(context: Pick<AgentContext, 'configSource' | 'history' | 'fixed'>, rand: () => number): BuiltinPlan | null {
+export function planProposal(context: Pick<AgentContext, 'configSource' | 'history' | 'fixed' | 'inFlight'>, rand: () => number): BuiltinPlan | null {
   const base = parseKnobs(context.configSource);
   const { stats, tried } = learnFromHistory(context.history);
   tried.add(configKey(base));
+  // What other workers are running (or will run) is not proposed again.
+  for (const e of context.inFlight ?? []) if (e.knobs) tried.add(configKey(e.knobs));
   const baseProblems = new Set(knobProblems(base, context.fixed));
   const acceptable = (k: KnobValues) => !tried.has(configKey(k)) && knobProblems(k, context.fixed).every((p) => baseProblems.has(p));
 

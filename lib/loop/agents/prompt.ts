@@ -74,6 +74,14 @@ export function buildPrompt(context: AgentContext, options: PromptOptions = {}):
   sections.push(`# The current ${rel}${context.best ? ' (the best config so far)' : ''}\n\n${fence(context.configSource, 'ts')}`);
   sections.push(`# Results so far\n\n${formatResults(context.results, context.best, options.lastRows)}`);
 
+  if (context.inFlight && context.inFlight.length > 0) {
+    sections.push(
+      `# Running now on other workers (${context.inFlight.length})\n\n` +
+        'These experiments are queued or running and have no result yet. Do not propose them again; a different idea is worth more.\n\n' +
+        context.inFlight.map((e) => `- #${e.number}: ${e.description}`).join('\n'),
+    );
+  }
+
   if (context.crashLog !== null) {
     const last = context.results.at(-1);
     sections.push(
@@ -91,7 +99,7 @@ export function buildPrompt(context: AgentContext, options: PromptOptions = {}):
     `Propose the next experiment: make ONE focused change to ${rel}, guided by the directives and the results.`,
     `- Change only ${rel}. Do not touch any other file, do not commit, do not run the training: the harness does that.`,
     '- Keep it a valid TypeScript module whose default export still `satisfies ExperimentConfig`; keep the comments accurate.',
-    '- Do not repeat a config that was already tried (see the results). Prefer simple changes; bold ones are fine when the results suggest them.',
+    '- Do not repeat a config that was already tried (see the results) or one that is running now. Prefer simple changes; bold ones are fine when the results suggest them.',
     '',
   ];
   if (mode === 'edit') {
