@@ -47,6 +47,9 @@ export interface JobResult {
   /** Host name of the machine that ran it. */
   node: string;
   device: string;
+  /** When the run started and ended there (ms since the epoch, that machine's clock). */
+  startedAt: number;
+  endedAt: number;
 }
 
 function writeAtomically(file: string, text: string): void {
@@ -105,6 +108,7 @@ export function readJobResult(file: string): JobResult | null {
 /** Runs a job and writes its result file (unless aborted); resolves with the result (a crash is a result too). */
 export async function runJob(job: ExperimentJob, options: { signal?: AbortSignal; onOutput?: (text: string) => void } = {}): Promise<JobResult> {
   fs.mkdirSync(path.dirname(job.logPath), { recursive: true });
+  const startedAt = Date.now();
   const result = await runExperiment({
     dir: path.dirname(job.logPath),
     configSource: job.configSource,
@@ -119,7 +123,7 @@ export async function runJob(job: ExperimentJob, options: { signal?: AbortSignal
     signal: options.signal,
     onOutput: options.onOutput,
   });
-  const out: JobResult = { version: JOB_VERSION, id: job.id, result, node: os.hostname(), device: job.device };
+  const out: JobResult = { version: JOB_VERSION, id: job.id, result, node: os.hostname(), device: job.device, startedAt, endedAt: Date.now() };
   // An interrupted run is not the experiment's result: the coordinator records the interruption.
   if (options.signal?.aborted) return out;
   fs.mkdirSync(path.dirname(job.resultPath), { recursive: true });
