@@ -13,7 +13,7 @@ import { ProgressBar } from '../progress';
 import { ConfigError } from '../errors';
 import { Tokenizer } from './tokenizer';
 import { getDataset, resolveBaseUrl, shardsToFetch, type Dataset } from './datasets';
-import { documents } from './documents';
+import { documentCount, documents } from './documents';
 import { downloadShards } from './download';
 import { datasetPaths, META_VERSION, writePreparedMeta, type DatasetPaths, type PreparedMeta, type SplitMeta } from './prepared';
 import { preparedFiles, recordPreparedFiles } from './verify';
@@ -158,7 +158,8 @@ async function tokenizeSplit(
   const tmp = `${target}.tmp`;
   await fsp.mkdir(paths.tokens, { recursive: true });
   const out = await fsp.open(tmp, 'w');
-  const bar = showProgress ? new ProgressBar(`tokenizing ${split}`, 0) : null;
+  // The documents to come, so the bar moves from 0 to 100% (parquet footers: no text is read).
+  const bar = showProgress ? new ProgressBar(`tokenizing ${split}`, await documentCount(dataset, split, { dir: paths.shards })) : null;
   let documentsCount = 0;
   let tokens = 0;
   try {

@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { getDataset, type ParquetDataset } from '../../lib/data/datasets';
-import { documents, localShards } from '../../lib/data/documents';
+import { documentCount, documents, localShards } from '../../lib/data/documents';
 import { passages, sotuSplit } from '../../lib/data/sotu';
 import { MissingDataError } from '../../lib/errors';
 import { parquetBytes, sampleDocs, tempDir } from '../data-fixtures';
@@ -33,6 +33,9 @@ test("'train' reads the training shards present, in registry order; 'val' only t
   expect(await collect(documents(tiny, 'train', { dir }))).toEqual([...sampleDocs(0, 20), ...sampleDocs(1, 21), ...sampleDocs(3, 23)]);
   expect(await collect(documents('tinystories', 'val', { dir }))).toEqual(sampleDocs(99, 15));
   expect(await localShards(tiny, 'train', dir)).toEqual([0, 1, 3].map((i) => path.join(dir, tiny.trainShards[i]!.name)));
+  // The total of prepare's progress bar, from the parquet footers alone.
+  expect(await documentCount(tiny, 'train', { dir })).toBe(20 + 21 + 23);
+  expect(await documentCount('tinystories', 'val', { dir })).toBe(15);
 });
 
 test('missing shards: a MissingDataError telling which command to run', async () => {
@@ -53,6 +56,8 @@ test('sotu gives its pinned split without any directory', async () => {
   const train = await collect(documents('sotu', 'train', { dir }));
   // Documents are passages of the pinned addresses (23 validation, 210 training).
   expect(val).toEqual(sotuSplit('val').flatMap((d) => passages(d.text)));
+  expect(await documentCount('sotu', 'val')).toBe(val.length);
+  expect(await documentCount('sotu', 'train')).toBe(train.length);
   expect(sotuSplit('val')).toHaveLength(23);
   expect(sotuSplit('train')).toHaveLength(210);
   expect(train.length).toBeGreaterThan(10 * val.length / 2);
