@@ -5,249 +5,48 @@
 // noise threshold, else reset to where the iteration started (the commit stays reachable as
 // refs/autoresearch/<tag>/<n>). All git work through isomorphic-git.
 //
-// Crash safety: a result row is appended before the branch moves. After a kill -9, --resume
-// finds either a recorded non-kept commit at HEAD (reset it) or an unrecorded experiment
-// commit (run it now): nothing is lost and nothing is recorded twice.
-import { existsSync } from 'node:fs';
+// With --workers N it is a coordinator: every proposal is committed, kept reachable, written to
+// the durable queue (queue.ts) and the branch returns to the best at once; up to N experiments
+// run on an executor's workers (executors/); a result is settled between agent turns, and a
+// winner whose parent is no longer the best is moved onto the new best, never kept on a stale
+// base (docs/loop-and-agents.md, "Many experiments at once").
+//
+// Crash safety: a result row is appended before the branch moves, and an experiment leaves the
+// queue only after its row is written. After a kill -9, --resume queues again what was running
+// (or follows a Slurm job that still runs) and queues an experiment commit left at HEAD: nothing
+// is lost and nothing is recorded twice. Start-up checks: start-up.ts.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { findPreparedDataset, readPreparedMeta, resolveCacheDir } from '../data/prepared';
-import { env } from '../env';
-import { verifyPreparedData } from '../data/verify';
-import { AgentError, BranchExistsError, ConfigError, DataIntegrityError, GitRepoError } from '../errors';
+import { resolveCacheDir } from '../data/prepared';
+import { AgentError, ConfigError, DataIntegrityError } from '../errors';
 import { checkConfig } from '../runner/check-config';
 import { JOB_VERSION, type ExperimentJob } from '../runner/job';
-import { DEFAULT_TIME_BUDGET, DEFAULT_TOTAL_TIME_LIMIT, processDied } from '../runner/run-experiment';
-import { packageRoot } from '../native/load';
-import { runtimeInfo } from '../native/runtime';
+import { DEFAULT_TOTAL_TIME_LIMIT, processDied } from '../runner/run-experiment';
 import type { ExperimentResult } from '../runner/types';
-import { createAgent, type CreateAgentOptions } from './agents/factory';
+import { createAgent } from './agents/factory';
 import { parseKnobs } from '../config/config-source';
 import type { AgentContext, HistoryEntry, InFlightExperiment, ResultRow as AgentRow } from './agents/types';
 import { mergeLines } from './diff';
-import { LocalExecutor } from './executors/local';
-import { SlurmExecutor } from './executors/slurm';
-import type { Executor, JobEnd, JobRun, WorkerSlot } from './executors/types';
-import { fingerprint, harnessDifferences, type Fingerprint } from './fingerprint';
-import {
-  branchName,
-  changedFiles,
-  checkTag,
-  commitFiles,
-  commitSubject,
-  createBranch,
-  defaultTag,
-  diffOf,
-  fileAt,
-  headSha,
-  keepRef,
-  keptRefs,
-  openRepo,
-  resetHard,
-  revertExcept,
-  trackedFiles,
-  type RepoInfo,
-} from './git';
+import type { JobEnd, JobRun, WorkerSlot } from './executors/types';
+import { fingerprint, harnessDifferences } from './fingerprint';
+import { changedFiles, commitFiles, commitSubject, diffOf, fileAt, headSha, keepRef, keptRefs, openRepo, resetHard, revertExcept } from './git';
 import { takeStopRequest } from './control';
 import { acquireLock } from './lock';
-import { isLoopPath, LOCK_FILE, LOGS_DIR, RUN_LOG, STATE_DIR } from './paths';
+import { LOCK_FILE, LOGS_DIR, RUN_LOG, STATE_DIR } from './paths';
 import { ExperimentQueue, QUEUE_FILE, type QueueEntry } from './queue';
 import { captureState, restoreOwnFiles, restoreRefs, undoAgentGitWork } from './agent-guard';
-import { appendResult, bestKept, ensureGitignore, nextExperimentNumber, readResults, type ResultRow, type ResultStatus } from './results';
+import { appendResult, bestKept, nextExperimentNumber, readResults, type ResultRow, type ResultStatus } from './results';
 
-const CONFIG = 'train/config.ts';
+import type { LoopOptions, LoopOutcome } from './options';
+import { startUp, stateText, writeState, type RunState } from './start-up';
+import { createExecutor } from './executors/create';
 
-/** The research loop's repository, agent, data, budgets and limits. */
-export interface LoopOptions {
-  /** The repository (holds train/config.ts and program.md). */
-  dir: string;
-  /** Run tag; the branch is autoresearch/<tag>. Default: today, like `nov22`. */
-  tag?: string;
-  /** Stop after this many experiments after the baseline. */
-  max?: number;
-  /** Stop starting new experiments after this many hours. */
-  maxHours?: number;
-  /** 'builtin' (default) | 'openai:<model>' | a command line. */
-  agent?: string;
-  agentOptions?: CreateAgentOptions;
-  /** Seconds an agent may take per proposal (default 600). */
-  agentTimeout?: number;
-  /** Continue an existing branch and results. */
-  resume?: boolean;
-  /** Required improvement over the best kept val_bpb (default 0: strictly lower). */
-  minDelta?: number;
-  /** Measure the baseline's seed-to-seed spread with K runs and require more than that. */
-  noiseRuns?: number;
-  /** Re-run a winner with another seed; keep it only if it wins again. */
-  confirm?: boolean;
-  timeBudget?: number;
-  totalTimeLimit?: number;
-  dataset?: string;
-  cacheDir?: string;
-  device?: string;
-  /** Seed of the builtin agent. */
-  seed?: number;
-  /** Ctrl-C: the running experiment is killed and the branch left at the best kept commit. */
-  signal?: AbortSignal;
-  /** Status lines (default: stderr). */
-  log?: (line: string) => void;
-  /** Output of each run as it arrives (progress lines; with one worker only). */
-  onRunOutput?: (text: string) => void;
-  /** Experiments in flight at once (default 1: one at a time). */
-  workers?: number;
-  /** Where experiments run: 'local' (default: children of this process) or 'slurm' (sbatch jobs). */
-  executor?: 'local' | 'slurm';
-  /** Local devices, one per worker (default: cuda:0… on a GPU machine, else the CPU for all). */
-  devices?: string[];
-  /** Intra-op threads per worker (local CPU workers; Slurm: --cpus-per-task). */
-  threadsPerWorker?: number;
-  /** The Slurm executor's settings. */
-  slurm?: SlurmLoopOptions;
-}
-
-/** `--executor slurm`: how each experiment is submitted. */
-export interface SlurmLoopOptions {
-  partition?: string;
-  /** e.g. 'gpu:1'. */
-  gres?: string;
-  /** Time limit per job, as sbatch takes it (default: the run's total time limit plus a minute). */
-  time?: string;
-  /** More sbatch arguments, as they are. */
-  args?: string[];
-  /** The worker's command before `worker --job FILE` (default: this node binary and this autoresearch). */
-  workerCommand?: string[];
-}
-
-/** How a research loop ended: its tag and branch, the experiments run and the best kept. */
-export interface LoopOutcome {
-  tag: string;
-  branch: string;
-  /** Experiments recorded by this call (baseline included when it ran). */
-  recorded: number;
-  best: ResultRow | null;
-  /** The seed-to-seed noise threshold in use (0 when not measured). */
-  threshold: number;
-  /** 'stop-requested': the control file (.autoresearch/stop) asked it to stop between experiments. */
-  stoppedBecause: 'max' | 'max-hours' | 'aborted' | 'stop-requested';
-}
-
-/** Per-run state kept beside the results: where this tag's rows start, the noise measured. */
-interface RunState {
-  tag: string;
-  firstExperiment: number;
-  noise?: number;
-  /** The lowest experiment number never handed out (written before a number is used). */
-  nextExperiment?: number;
-}
-
-function stateText(state: RunState): string {
-  return JSON.stringify(state, null, 2) + '\n';
-}
-
-async function readState(dir: string): Promise<RunState | null> {
-  try {
-    return JSON.parse(await fs.readFile(path.join(dir, STATE_DIR, 'run.json'), 'utf8')) as RunState;
-  } catch {
-    return null;
-  }
-}
-
-async function writeState(dir: string, state: RunState): Promise<void> {
-  await fs.mkdir(path.join(dir, STATE_DIR), { recursive: true });
-  const file = path.join(dir, STATE_DIR, 'run.json');
-  await fs.writeFile(`${file}.tmp`, stateText(state));
-  await fs.rename(`${file}.tmp`, file);
-}
+export type { LoopOptions, LoopOutcome, SlurmLoopOptions } from './options';
 
 function stddev(values: number[]): number {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   return Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length - 1));
-}
-
-/** What start-up established: every check passed, the run's branch checked out. */
-interface StartUp {
-  /** The repository's top directory (git works here; CONFIG is relative to it). */
-  dir: string;
-  /** The research folder: train/config.ts, program.md, results, run.log, the loop's state. */
-  home: string;
-  /** train/config.ts relative to the top directory (`exp/train/config.ts` in a subfolder). */
-  configFile: string;
-  tag: string;
-  branch: string;
-  previous: RunState | null;
-  dataset: string;
-  meta: Awaited<ReturnType<typeof readPreparedMeta>>;
-  timeBudget: number;
-  device: string;
-  fp: Fingerprint;
-}
-
-/**
- * Every check a start can fail, before anything is written: the repository and the research
- * folder, the tag, a dirty tree, the loop's files not tracked, the prepared data and its
- * digests, results of another harness. Only then the run's branch is created (or checked out
- * on --resume) and .gitignore committed there: a refused start leaves the user's branch, index,
- * working tree and refs as they were.
- */
-async function startUp(o: LoopOptions, log: (line: string) => void, repo: RepoInfo): Promise<StartUp> {
-  const { dir, research: home, prefix } = repo;
-  const configFile = prefix ? `${prefix}/${CONFIG}` : CONFIG;
-  const previous = await readState(home);
-  const tag = o.tag ?? (o.resume && previous ? previous.tag : defaultTag());
-  checkTag(tag);
-  const branch = branchName(tag);
-  const branchExists = await refExists(dir, `refs/heads/${branch}`);
-  if (branchExists && !o.resume) throw new BranchExistsError(branch);
-  const dirty = await changedFiles(dir);
-  if (dirty.length > 0 && !o.resume) {
-    throw new ConfigError(`uncommitted changes in ${dirty.join(', ')}: commit or stash them before starting a loop`);
-  }
-  const trackedLoopFiles = (await trackedFiles(dir)).filter(isLoopPath);
-  if (trackedLoopFiles.length > 0) {
-    throw new GitRepoError(
-      `${trackedLoopFiles.join(', ')} ${trackedLoopFiles.length === 1 ? 'is' : 'are'} tracked by git, but the loop rewrites ${trackedLoopFiles.length === 1 ? 'it' : 'them'}: ` +
-        `\`git rm --cached ${trackedLoopFiles.join(' ')} && git commit -m "untrack the loop's files"\``,
-    );
-  }
-  const dataset = o.dataset ?? (await findPreparedDataset(o.cacheDir));
-  const meta = await readPreparedMeta(dataset, o.cacheDir);
-  const timeBudget = o.timeBudget ?? env.timeBudget() ?? DEFAULT_TIME_BUDGET;
-  if (!Number.isFinite(timeBudget) || timeBudget <= 0) {
-    throw new ConfigError(`the time budget must be a positive number of seconds (got ${timeBudget}); the default is ${DEFAULT_TIME_BUDGET}`);
-  }
-  const device = o.device ?? env.device();
-  const fp = await fingerprint({ dataset, cacheDir: o.cacheDir, timeBudget, device });
-  // Once per session, every prepared file in full (runs check the training tokens by samples).
-  await verifyPreparedData(meta, o.cacheDir, { trainInFull: true });
-  if (o.resume && previous && previous.tag === tag) {
-    for (const row of (await readResults(home, { repair: false })).filter((r) => r.experiment >= previous.firstExperiment)) {
-      const diff = harnessDifferences(row.fingerprint.harness as Fingerprint['harness'], fp.harness);
-      if (diff.length > 0) {
-        throw new ConfigError(
-          `experiment ${row.experiment} of '${tag}' ran on another harness (${diff.join(', ')}); its results cannot be compared: ` +
-            'start a new tag (without --resume), or restore the data and settings it ran with',
-        );
-      }
-    }
-  }
-
-  // Checks done: the first writes, all on the run's branch.
-  await createBranch(dir, tag, { resume: o.resume });
-  if (o.resume) {
-    const reverted = await revertExcept(dir, []);
-    if (reverted.length > 0) log(`resume: reverted uncommitted changes in ${reverted.join(', ')}`);
-  }
-  const ignored = await ensureGitignore(dir);
-  if (ignored.commit) log(`committed .gitignore on ${branch} (${ignored.added.join(', ')}): the loop's own files are never committed`);
-  return { dir, home, configFile, tag, branch, previous, dataset, meta, timeBudget, device, fp };
-}
-
-async function refExists(dir: string, ref: string): Promise<boolean> {
-  return trackedFiles(dir, ref).then(
-    () => true,
-    () => false,
-  );
 }
 
 /**
@@ -733,35 +532,4 @@ interface Placement {
 /** The crash result of a job that ended without one. */
 function lostResult(job: ExperimentJob, cause: string): ExperimentResult {
   return { status: 'crash', summary: null, logPath: job.logPath, errorExcerpt: cause, wallSeconds: 0, cause, failure: 'crash' };
-}
-
-/** The executor the options ask for (local by default: one worker on the run's device). */
-async function createExecutor(o: LoopOptions, at: { home: string; tag: string; device: string }): Promise<Executor> {
-  const workers = o.workers ?? 1;
-  if ((o.executor ?? 'local') === 'slurm') {
-    const slurm = new SlurmExecutor({
-      workers,
-      partition: o.slurm?.partition,
-      gres: o.slurm?.gres,
-      time: o.slurm?.time,
-      extraArgs: o.slurm?.args,
-      cpusPerTask: o.threadsPerWorker,
-      workerCommand: o.slurm?.workerCommand ?? defaultWorkerCommand(),
-      jobsDir: path.join(at.home, STATE_DIR, 'jobs'),
-      jobName: `autoresearch-${at.tag}`,
-    });
-    await slurm.check();
-    return slurm;
-  }
-  if (o.executor !== undefined && o.executor !== 'local') throw new ConfigError(`unknown executor '${o.executor}': use local or slurm`);
-  const cudaDevices = at.device === 'cpu' || workers === 1 ? 0 : runtimeInfo().cudaDevices.length;
-  return new LocalExecutor({ workers, devices: o.devices ?? (workers === 1 ? [at.device] : undefined), threadsPerWorker: o.threadsPerWorker, cudaDevices });
-}
-
-/** This autoresearch's own command line (the built one, or the sources through tsx in a clone). */
-function defaultWorkerCommand(): string[] {
-  const root = packageRoot();
-  const built = path.join(root, 'dist', 'bin', 'autoresearch.js');
-  if (existsSync(built)) return [process.execPath, built];
-  return [process.execPath, '-r', require.resolve('tsx/cjs'), path.join(root, 'bin', 'autoresearch.ts')];
 }
