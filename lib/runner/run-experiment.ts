@@ -3,9 +3,11 @@
 //
 // The harness owns the score: the config is compiled here and evaluated in the worker's
 // sandbox; the result comes only over the worker's IPC channel (never parsed from its
-// output); and this process times the counted training with its own clock. A run whose
-// counted training_seconds disagrees with that clock by more than CLOCK_TOLERANCE, or that
-// trains past the budget by more than OVERRUN_MARGIN, is a crash. The summary block in the
+// output); and this process times the counted training with its own clock. A run whose clock
+// disagrees with that one over the counted training by more than clockTolerance() (or that
+// counts more step time than passed), or that trains past the budget by more than
+// overrunMargin(), is a crash. (The steps' counted time excludes the progress lines between
+// them, which add up with many tiny steps: the comparison is of the interval, not of the sum.) The summary block in the
 // log and on onOutput is written here, from the checked result.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -165,10 +167,14 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
       const tolerance = clockTolerance(timeBudget);
       if (measured === null && m.trainingSeconds > 0) {
         clockProblem = 'the worker reported training time without reporting when counted training started';
-      } else if (measured !== null && Math.abs(measured - m.trainingSeconds) > tolerance) {
+      } else if (measured !== null && !(Math.abs(measured - m.wallSeconds) <= tolerance)) {
+        // The worker's clock against this one over the same interval: the steps it counted
+        // (a part of that interval) were timed by the same clock.
         clockProblem =
-          `the worker counted ${m.trainingSeconds.toFixed(1)} s of training but this process measured ${measured.toFixed(1)} s ` +
-          `(tolerance ${tolerance.toFixed(1)} s): the run's clock cannot be trusted`;
+          `the worker's clock read ${m.wallSeconds.toFixed(1)} s for counted training (${m.trainingSeconds.toFixed(1)} s in steps) ` +
+          `but this process measured ${measured.toFixed(1)} s (tolerance ${tolerance.toFixed(1)} s): the run's clock cannot be trusted`;
+      } else if (!(m.trainingSeconds <= m.wallSeconds + 0.5)) {
+        clockProblem = `the worker counted ${m.trainingSeconds.toFixed(1)} s of training in ${m.wallSeconds.toFixed(1)} s: the run's clock cannot be trusted`;
       }
     } else if (m.type === 'summary') {
       summary = roundSummary(m.summary);

@@ -94,10 +94,14 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
       muonMomentum: config.muonMomentum(at),
       muonWeightDecay: config.weightDecay(progress),
     }));
+  let countingSince = 0; // this clock when counted training started
   for (;;) {
     const progress = Math.min(counted / o.timeBudget, 1);
     const settings = schedule(progress, step);
-    if (step === WARMUP_STEPS + 1) o.report?.({ type: 'counting' });
+    if (step === WARMUP_STEPS + 1) {
+      o.report?.({ type: 'counting' });
+      countingSince = performance.now();
+    }
     const start = performance.now();
     const batches: TokenBatch[] = [];
     for (let micro = 0; micro < accumSteps; micro++) batches.push(train.next());
@@ -124,7 +128,9 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
     if (step > WARMUP_STEPS && counted >= o.timeBudget) break;
   }
 
-  o.report?.({ type: 'trained', trainingSeconds: counted, steps: step });
+  // The counted time is the steps' own; the wall time since counting started (the steps plus the
+  // progress lines between them) is what the parent can hold against its clock.
+  o.report?.({ type: 'trained', trainingSeconds: counted, wallSeconds: (performance.now() - countingSince) / 1000, steps: step });
   // val_bpb over EVAL_TOKENS of the validation split, in file order (lib/runner/scorer.ts).
   o.print(`warm-up: ${warmup.toFixed(1)} s in steps 0-${WARMUP_STEPS} (not counted)`);
   o.print(`evaluating val_bpb on ${evalSteps(o.meta, B)} batches of ${B} x ${T} tokens`);

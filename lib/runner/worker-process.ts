@@ -40,7 +40,8 @@ export type WorkerMessage =
   /** The first counted training step starts now (the warm-up steps are over). */
   | { type: 'counting' }
   /** Training ended: the counted seconds by the worker's clock. */
-  | { type: 'trained'; trainingSeconds: number; steps: number }
+  /** Counted training ended: the steps' time, and this worker's clock since `counting`. */
+  | { type: 'trained'; trainingSeconds: number; wallSeconds: number; steps: number }
   | { type: 'summary'; summary: ExperimentSummary }
   | { type: 'error'; kind: WorkerFailure; message: string };
 

@@ -185,6 +185,40 @@ test('kill -9 of a worker is run again; kill -9 of the loop, then --resume: noth
   execFileSync('git', ['fsck', '--full', '--strict'], { cwd: dir });
 }, 600_000);
 
+test('Ctrl-C with two runs in flight: both stopped, the branch at the best, both queued for --resume', async () => {
+  const { dir, git } = makeRepo('interrupt');
+  const agent = variantAgent('interrupt', [{ MATRIX_LR: 0.04 }, { MATRIX_LR: 0.03 }, { MATRIX_LR: 0.05 }, { MATRIX_LR: 0.02 }]);
+  const controller = new AbortController();
+  const lines: string[] = [];
+  const options = { dir, cacheDir: cache, timeBudget: 10, device: 'cpu', tag: 'interrupt', max: 2, agent, workers: 2, threadsPerWorker: 1 };
+  const logs = path.join(dir, '.autoresearch', 'logs');
+  const watcher = setInterval(() => {
+    if (processesIn(logs).length >= 2 && [1, 2].every((n) => fs.existsSync(path.join(logs, `${n}.log`)) && /^step /m.test(fs.readFileSync(path.join(logs, `${n}.log`), 'utf8')))) controller.abort();
+  }, 300);
+  let outcome;
+  try {
+    outcome = await researchLoop({ ...options, signal: controller.signal, log: (l) => lines.push(l) });
+  } finally {
+    clearInterval(watcher);
+  }
+  expect(outcome.stoppedBecause).toBe('aborted');
+  const rows = await readResults(dir);
+  expect(rows.map((r) => r.experiment)).toEqual([0]);
+  expect(git('rev-parse', 'HEAD')).toBe(rows[0]!.commit);
+  expect(processesIn(logs)).toEqual([]);
+  const queue = JSON.parse(fs.readFileSync(path.join(dir, '.autoresearch', 'queue.json'), 'utf8')) as { entries: Array<{ experiment: number; state: string; worker: string | null }> };
+  expect(queue.entries.map((e) => [e.experiment, e.state, e.worker])).toEqual([
+    [1, 'queued', null],
+    [2, 'queued', null],
+  ]);
+  // --resume runs exactly those two, under their own numbers, and proposes nothing more.
+  await researchLoop({ ...options, resume: true, log: () => undefined });
+  const after = await readResults(dir);
+  expect(after.map((r) => r.experiment).sort()).toEqual([0, 1, 2]);
+  expectOneRowPerProposal(git, after, 'interrupt');
+  expectMonotoneBranch(git, after);
+}, 600_000);
+
 // Slurm for real: a one-host cluster (scripts/slurm-local.sh) on its own ports; without its
 // packages or root, say why and skip.
 const slurmMissing = ['slurmctld', 'slurmd', 'munged', 'sbatch'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);

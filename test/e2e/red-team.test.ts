@@ -160,7 +160,7 @@ describe("the harness's own clock", () => {
     const result = await withPreload(`const real = performance.now.bind(performance); const t0 = real();
 performance.now = () => t0 + (real() - t0) / 4;`);
     expect(result).toMatchObject({ status: 'crash', failure: 'clock', summary: null });
-    const m = /the worker counted ([\d.]+) s of training but this process measured ([\d.]+) s \(tolerance ([\d.]+) s\)/.exec(result.cause!);
+    const m = /the worker's clock read ([\d.]+) s for counted training \([\d.]+ s in steps\) but this process measured ([\d.]+) s \(tolerance ([\d.]+) s\)/.exec(result.cause!);
     expect(m).not.toBeNull();
     expect(Number(m![2]) - Number(m![1])).toBeGreaterThan(clockTolerance(BUDGET));
     expect(Number(m![2])).toBeGreaterThan(3 * BUDGET);
