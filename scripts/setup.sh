@@ -116,7 +116,7 @@ npm run build:ts || die "the TypeScript build failed"
 
 step "Checking the addon"
 node -e '
-  const { runtimeInfo } = require("./dist/lib");
+  const { runtimeInfo } = require("./dist/lib/internals");
   const info = runtimeInfo();
   console.log(`libtorch ${info.build.libtorchVersion} (${info.build.cuda ? "CUDA" : "CPU"}), ${info.threads} threads, ${info.blas}`);
 ' || die "the addon was built but does not load: see the message above"
