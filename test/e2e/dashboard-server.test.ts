@@ -424,8 +424,16 @@ test('nothing outside the page, its library and the session records is served; o
   fs.writeFileSync(path.join(dir, 'secret.txt'), 'SECRET-CONTENT\n');
   fs.mkdirSync(path.join(dir, '.git'));
   fs.writeFileSync(path.join(dir, '.git', 'config'), '[core] SECRET-CONTENT\n');
+  // Queue entries whose numbers would name a file elsewhere are not followed.
+  fs.mkdirSync(path.join(dir, '.autoresearch', 'logs'));
+  fs.writeFileSync(path.join(dir, '.autoresearch', 'logs', '0.log'), 'step 00001 (50.0%) | loss: 1.000000 | SECRET-CONTENT\n');
+  writeQueue(dir, ['../../secret', -1, 1.5, '0', 1e300].map((experiment) => ({ experiment, state: 'running', worker: 'local:0', phase: 'run', attempts: 1 })));
   const d = await serve(dir);
+  expect(d.session.snapshot().runs).toEqual([]);
   const attempts = [
+    '/.autoresearch/queue.json',
+    '/.autoresearch/logs/0.log',
+    '/logs/0.log',
     '/../package.json',
     '/..%2fpackage.json',
     '/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
@@ -454,5 +462,5 @@ test('nothing outside the page, its library and the session records is served; o
   expect((await request(d, '/api/state', { headers: { host: `evil.example:${d.port}` } })).status).toBe(421);
   expect((await request(d, '/api/state', { headers: { host: `localhost:${d.port}` } })).status).toBe(200);
   expect(fs.readdirSync(dir).sort()).toEqual(['.autoresearch', '.git', 'results.jsonl', 'secret.txt']);
-  expect(fs.readdirSync(path.join(dir, '.autoresearch'))).toEqual([]);
+  expect(fs.readdirSync(path.join(dir, '.autoresearch')).sort()).toEqual(['logs', 'queue.json']);
 });
