@@ -179,6 +179,11 @@ class LogFollower {
 
   constructor(readonly file: string) {}
 
+  /** The bytes read so far (whole lines). */
+  get size(): number {
+    return this.offset;
+  }
+
   /** What the log gained since the last call; null while the file does not exist. */
   async poll(): Promise<{ restart: boolean; added: LossPoint[] } | null> {
     let stat: fs.Stats;
@@ -376,7 +381,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private liveRuns(): LiveRun[] {
     const runs: LiveRun[] = [];
     for (const [key, { entry, follower }] of this.followers) {
-      if (!follower.exists) continue;
+      if (!follower.exists || this.isRunLogCopy(follower)) continue;
       runs.push({ key, experiment: entry.experiment, worker: entry.worker, phase: entry.phase, points: [...follower.reader.points] });
     }
     return runs;
@@ -416,9 +421,10 @@ export class Session extends EventEmitter<SessionEvents> {
     await this.updateIncumbent();
     const status = await this.readStatus();
     const workers = this.currentWorkers(status);
-    const workersChanged = !sameJson(workers, this.workersNow) || !sameJson(this.runKeys, [...this.followers.keys()]);
+    const runKeys = this.liveRuns().map((r) => r.key);
+    const workersChanged = !sameJson(workers, this.workersNow) || !sameJson(this.runKeys, runKeys);
     this.workersNow = workers;
-    this.runKeys = [...this.followers.keys()];
+    this.runKeys = runKeys;
     if (change.kind === 'reset') this.emit('reset');
     else if (change.kind === 'appended') this.emit('rows', this.rowsSince(change.from));
     if (workersChanged) this.emit('workers', { workers, runs: this.runKeys });
@@ -451,11 +457,19 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       followed.entry = entry;
       const got = await followed.follower.poll();
-      if (got && (got.restart || got.added.length > 0)) {
+      if (got && (got.restart || got.added.length > 0) && !this.isRunLogCopy(followed.follower)) {
         this.emit('run', { key, experiment: entry.experiment, worker: entry.worker, phase: entry.phase, restart: got.restart, points: got.added });
       }
     }
     for (const key of this.followers.keys()) if (!keys.has(key)) this.followers.delete(key);
+  }
+
+  /**
+   * True for the copy of run.log a one-worker loop makes when its run ends: that run's curve is
+   * already the live one, and drawing it twice for a moment would only flicker.
+   */
+  private isRunLogCopy(follower: LogFollower): boolean {
+    return this.running.length === 1 && this.logOffset > 0 && follower.size === this.logOffset;
   }
 
   /**
