@@ -379,12 +379,15 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** The experiments in flight whose own log exists, with their loss so far. */
   private liveRuns(): LiveRun[] {
-    const runs: LiveRun[] = [];
-    for (const [key, { entry, follower }] of this.followers) {
-      if (!follower.exists || this.isRunLogCopy(follower)) continue;
-      runs.push({ key, experiment: entry.experiment, worker: entry.worker, phase: entry.phase, points: [...follower.reader.points] });
-    }
-    return runs;
+    return this.liveKeys().map((key) => {
+      const { entry, follower } = this.followers.get(key)!;
+      return { key, experiment: entry.experiment, worker: entry.worker, phase: entry.phase, points: [...follower.reader.points] };
+    });
+  }
+
+  /** The keys of {@link liveRuns}: the curves the live chart draws. */
+  private liveKeys(): string[] {
+    return [...this.followers].filter(([, { follower }]) => follower.exists && !this.isRunLogCopy(follower)).map(([key]) => key);
   }
 
   /** Checks every file once (runs are serialised; a call during one schedules another). */
@@ -421,7 +424,7 @@ export class Session extends EventEmitter<SessionEvents> {
     await this.updateIncumbent();
     const status = await this.readStatus();
     const workers = this.currentWorkers(status);
-    const runKeys = this.liveRuns().map((r) => r.key);
+    const runKeys = this.liveKeys();
     const workersChanged = !sameJson(workers, this.workersNow) || !sameJson(this.runKeys, runKeys);
     this.workersNow = workers;
     this.runKeys = runKeys;

@@ -2,7 +2,8 @@
 // research loop running in another process: the built-in agent, a tiny DEPTH 1 config, the
 // built-in corpus and a one-second budget. The cards against `autoresearch results --json`, one
 // chart point per experiment, a row's diff on a click, a new experiment without a reload, and
-// "stop after this experiment" ending the loop.
+// "stop after this experiment" ending the loop. Then a loop with two workers: one row per
+// worker with the experiment it runs and one live curve per experiment in flight.
 // Screenshots go to AUTORESEARCH_SCREENSHOTS when set (the README's come from here).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

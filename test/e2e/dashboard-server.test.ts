@@ -1,6 +1,7 @@
 // The dashboard's server against real files written the way the loop writes them (and, for
 // the event stream, by another process): JSON endpoints, the event stream, the stop control,
-// what it refuses to serve, and where it listens.
+// what it refuses to serve, and where it listens; with parallel workers, the queue and the
+// per-experiment logs followed as the loop writes them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
