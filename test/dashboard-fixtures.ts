@@ -67,9 +67,10 @@ export function syntheticRows(count: number, options: { seed?: number; start?: n
       fingerprint: { hardware: HARDWARE, harness: HARNESS },
       time: new Date(t0 + (i + 1) * 60_000),
     };
-    const row: ResultRow & { worker?: string } = toResultRow(result);
     const worker = options.worker?.(i);
-    if (worker !== undefined) row.worker = worker;
+    // Where a parallel loop records the worker (lib/loop/loop.ts: the placement of the run).
+    if (worker !== undefined) result.fingerprint = { hardware: { ...HARDWARE, executor: worker.split(':')[0], worker, node: 'node1', device: 'cpu' }, harness: HARNESS };
+    const row: ResultRow & { worker?: string } = toResultRow(result);
     rows.push(row);
     if (status === 'keep') {
       best = value!;

@@ -1,8 +1,9 @@
 // The experiments as the dashboard holds them: results.jsonl read incrementally (only the
 // bytes appended since the last read are parsed, so a session of 10,000 experiments costs
-// nothing per new row), every row normalised as `readResults` does, plus the fields that
-// readResults does not know (a `worker` name, when parallel workers write rows). The file is
-// only read, never repaired: a loop in another process may be writing it.
+// nothing per new row), every row normalised as `readResults` does, plus the worker that ran it
+// (a parallel loop records it in `fingerprint.hardware.worker`; rows written before that named it
+// in a top-level `worker`, still read). The file is only read, never repaired: a loop in another
+// process may be writing it.
 import fs from 'node:fs';
 
 import { RESULT_STATUSES, type ResultRow, type ResultStatus } from '../loop/results';
@@ -94,9 +95,14 @@ function parseDashboardRow(line: string): DashboardRow | string {
     time: typeof row.time === 'string' ? row.time : '',
     fingerprint: fingerprint && typeof fingerprint === 'object' ? fingerprint : { hardware: {}, harness: {} },
     diff: typeof row.diff === 'string' ? row.diff : '',
-    worker: typeof row.worker === 'string' && row.worker !== '' ? row.worker : typeof row.worker === 'number' ? String(row.worker) : null,
+    worker: workerName((fingerprint?.hardware as Record<string, unknown> | undefined)?.worker) ?? workerName(row.worker),
   });
   return out;
+}
+
+function workerName(value: unknown): string | null {
+  if (typeof value === 'string' && value !== '') return value;
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
 }
 
 /** The table's view of row `index`. */

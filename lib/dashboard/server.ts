@@ -4,7 +4,9 @@
 // Design choices:
 // - Files served are a fixed list (the page, its script and style, the charting library from
 //   the installed `uplot` package); no part of a URL is ever turned into a path, so nothing
-//   outside that list and the session's own records (results.jsonl, run.log) can be reached.
+//   outside that list and the session's own records (results.jsonl, run.log, the queue and the
+//   run logs under .autoresearch/, whose names come from experiment numbers, not from URLs) can be
+//   reached.
 // - Loopback by default. Another address needs `allowRemote` (the CLI's `--allow-remote`).
 //   On loopback, a request whose Host header names another host is refused (DNS rebinding).
 // - The only write is the stop request (.autoresearch/stop, see lib/loop/control.ts). It takes a
@@ -128,6 +130,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   session.on('rows', (data) => broadcast('rows', data));
   session.on('reset', () => broadcast('reset', {}));
   session.on('live', (data) => broadcast('live', data));
+  session.on('run', (data) => broadcast('run', data));
+  session.on('workers', (data) => broadcast('workers', data));
   session.on('incumbent', (data) => broadcast('incumbent', data));
   session.on('status', (data) => broadcast('status', data));
   const heartbeat = setInterval(() => {
@@ -186,7 +190,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const index = Number(rowMatch[1]);
       const row = session.rows[index];
       if (!row) return error(res, 404, `no row ${index}`);
-      return sendJson(res, 200, { index, row, curve: session.curveOf(index) });
+      return sendJson(res, 200, { index, row, curve: await session.curveFor(index) });
     }
     if (rawPath === '/api/events') return openStream(req, res, Number(query.get('from') ?? 'NaN'));
     return error(res, 404, 'not found');

@@ -1,14 +1,16 @@
 // A research session as the dashboard sees it, kept up to date from the files a loop writes:
-// results.jsonl (the experiments), run.log (the experiment in progress), .autoresearch/run.json
-// (the tag and the experiment numbers handed out), .autoresearch/loop.lock (whether a loop is
-// running) and .autoresearch/stop (a pending stop request). It only reads them. A loop may be
-// running in another process or none at all (a finished session reads the same way).
+// results.jsonl (the experiments), run.log (the experiment in progress with one worker),
+// .autoresearch/queue.json (the experiments queued or running, and on which worker),
+// .autoresearch/logs/<n>.log (each run's log: written live with several workers, copied there
+// when it ends with one), .autoresearch/run.json (the tag and the experiment numbers handed
+// out), .autoresearch/loop.lock (whether a loop is running) and .autoresearch/stop (a pending
+// stop request). It only reads them. A loop may be running in another process or none at all
+// (a finished session reads the same way).
 //
-// Changes are noticed through fs.watch on the two folders and, as a fallback (fs.watch can
-// miss events, e.g. on network file systems), a poll every `pollMs`. The training curve of each
-// run is remembered once its summary block is seen, keyed by its val_bpb, so that the
-// incumbent's curve can be drawn beside the running one when this process saw the incumbent's
-// run (the loop keeps only the latest run.log).
+// Changes are noticed through fs.watch on the folders and, as a fallback (fs.watch can miss
+// events, e.g. on network file systems), a poll every `pollMs`. The training curve of each run
+// is remembered once its summary block is seen, keyed by its val_bpb; the incumbent's curve
+// comes from that memory or else from its kept log under .autoresearch/logs/.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +19,8 @@ import path from 'node:path';
 import { readStopRequest, type StopRequest } from '../loop/control';
 import { commitSubject, headSha } from '../loop/git';
 import { isProcessAlive, readLock } from '../loop/lock';
-import { RESULTS_JSONL, RUN_LOG, STATE_DIR } from '../loop/paths';
+import { LOGS_DIR, RESULTS_JSONL, RUN_LOG, STATE_DIR } from '../loop/paths';
+import { QUEUE_FILE } from '../loop/queue';
 import { summarizeResults, type ResultsSummary } from '../loop/report';
 import { bestKept } from '../loop/results';
 import { ResultsTail, TABLE_FIELDS, compactRow, tableRow, type CompactRow, type DashboardRow, type SkippedLine, type TableRow } from './rows';
@@ -45,6 +48,8 @@ export interface LoopStatus {
   runId: number;
   /** The last lines run.log printed. */
   logTail: string[];
+  /** How many experiments the queue says are running (on any worker). */
+  inFlight: number;
 }
 
 /** The running-best and count figures of the summary cards. */
@@ -64,12 +69,42 @@ export interface Curve {
   points: LossPoint[];
 }
 
-/** A parallel worker and its latest experiment. */
+/** What a worker runs now, from the queue's running entry and that run's log. */
+export interface WorkerRun {
+  experiment: number;
+  description: string;
+  /** 'confirm': the second run of an experiment that beat the best once. */
+  phase: 'run' | 'confirm';
+  /** Runs started for this phase (2: a retry after a lost worker). */
+  attempts: number;
+  /** Where the run is, as its log tells. */
+  state: RunPhase;
+  /** The log followed, relative to the session's folder. */
+  log: string;
+  /** The run's last progress line. */
+  step: LossPoint | null;
+  /** The incumbent's loss at that progress, when its curve is known. */
+  incumbentLossNow: number | null;
+}
+
+/** A worker: its finished experiments and what it runs now. */
 export interface WorkerRow {
   worker: string;
   experiments: number;
   kept: number;
-  last: CompactRow;
+  /** Its latest finished experiment (null before its first one ends). */
+  last: CompactRow | null;
+  current: WorkerRun | null;
+}
+
+/** An experiment in flight whose log is followed, and its loss so far (one curve of the live chart). */
+export interface LiveRun {
+  /** `<experiment>` or `<experiment>.confirm`: the name of its log. */
+  key: string;
+  experiment: number;
+  worker: string | null;
+  phase: 'run' | 'confirm';
+  points: LossPoint[];
 }
 
 /** Everything the page needs to draw itself; later changes come as events. */
@@ -82,6 +117,8 @@ export interface Snapshot {
   summary: DashboardSummary;
   status: LoopStatus;
   live: { runId: number; points: LossPoint[] };
+  /** The experiments in flight with a log of their own (several workers); empty with one worker. */
+  runs: LiveRun[];
   incumbent: Curve | null;
   workers: WorkerRow[];
   /** The latest row's fingerprint, and how many distinct harness fingerprints the rows carry. */
@@ -96,6 +133,10 @@ export interface SessionEvents {
   reset: [];
   /** New loss points of the run in progress (`restart`: a new run began). */
   live: [{ runId: number; restart: boolean; points: LossPoint[] }];
+  /** New loss points of an experiment in flight on one of several workers (`restart`: its log started over). */
+  run: [{ key: string; experiment: number; worker: string | null; phase: 'run' | 'confirm'; restart: boolean; points: LossPoint[] }];
+  /** The workers' rows changed (what they run, how far it is, or the set of runs in flight). */
+  workers: [{ workers: WorkerRow[]; runs: string[] }];
   /** The incumbent's curve changed (a new best, or its curve became known). */
   incumbent: [Curve | null];
   status: [LoopStatus];
@@ -113,6 +154,78 @@ export interface SessionOptions {
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** A running entry of .autoresearch/queue.json, as far as the dashboard needs it. */
+interface RunningEntry {
+  experiment: number;
+  description: string;
+  worker: string | null;
+  attempts: number;
+  phase: 'run' | 'confirm';
+}
+
+/** The name of an experiment run's log under .autoresearch/logs/, as the loop names it. */
+const logKey = (experiment: number, phase: 'run' | 'confirm') => `${experiment}${phase === 'confirm' ? '.confirm' : ''}`;
+
+/**
+ * A log followed as it grows: only what was appended since the last read is parsed; a file
+ * that shrank or was replaced (a retry rewrites it) is a new run, read from its start.
+ */
+class LogFollower {
+  reader = new RunLogReader();
+  /** The file existed at the last poll. */
+  exists = false;
+  private offset = 0;
+  private inode = -1;
+
+  constructor(readonly file: string) {}
+
+  /** The bytes read so far (whole lines). */
+  get size(): number {
+    return this.offset;
+  }
+
+  /** What the log gained since the last call; null while the file does not exist. */
+  async poll(): Promise<{ restart: boolean; added: LossPoint[] } | null> {
+    let stat: fs.Stats;
+    try {
+      stat = await fs.promises.stat(this.file);
+    } catch {
+      this.exists = false;
+      return null;
+    }
+    this.exists = true;
+    const restart = stat.ino !== this.inode || stat.size < this.offset;
+    if (restart) {
+      this.reader = new RunLogReader();
+      this.offset = 0;
+      this.inode = stat.ino;
+    }
+    const chunk = await readRange(this.file, this.offset, stat.size);
+    const end = chunk.lastIndexOf(0x0a) + 1;
+    if (end === 0) return { restart, added: restart ? [...this.reader.points] : [] };
+    const added = this.reader.push(chunk.subarray(0, end).toString('utf8'));
+    this.offset += end;
+    if (this.reader.restarted) {
+      this.inode = -1;
+      return this.poll();
+    }
+    return { restart, added: restart ? [...this.reader.points] : added };
+  }
+}
+
+/** The bytes of `file` in [start, end) (fewer if it shrank meanwhile). */
+async function readRange(file: string, start: number, end: number): Promise<Buffer> {
+  if (end <= start) return Buffer.alloc(0);
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(end - start);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Follows a research session's files; emits {@link SessionEvents}. */
 export class Session extends EventEmitter<SessionEvents> {
   readonly dir: string;
@@ -122,6 +235,16 @@ export class Session extends EventEmitter<SessionEvents> {
   private logInode = -1;
   private runId = 0;
   private readonly curves = new Map<string, LossPoint[]>();
+  /** Finished runs' curves read from their kept logs, by experiment (with the file's size then). */
+  private readonly loggedCurves = new Map<number, { size: number; points: LossPoint[] }>();
+  /** queue.json as last read (its text), and its running entries. */
+  private queueText = '';
+  private running: RunningEntry[] = [];
+  /** The logs of the experiments in flight, by {@link logKey}. */
+  private readonly followers = new Map<string, { entry: RunningEntry; follower: LogFollower }>();
+  /** The workers' rows with what they run now (the finished-row figures are in `derived`). */
+  private workersNow: WorkerRow[] = [];
+  private runKeys: string[] = [];
   private readonly keepCurves: number;
   private status: LoopStatus;
   private incumbent: Curve | null = null;
@@ -154,7 +277,7 @@ export class Session extends EventEmitter<SessionEvents> {
     await this.poll();
     this.timer = setInterval(() => void this.poll(), this.pollMs);
     this.timer.unref();
-    for (const folder of [this.dir, path.join(this.dir, STATE_DIR)]) {
+    for (const folder of [this.dir, path.join(this.dir, STATE_DIR), path.join(this.dir, LOGS_DIR)]) {
       try {
         const watcher = fs.watch(folder, () => void this.poll());
         watcher.on('error', () => watcher.close());
@@ -191,7 +314,7 @@ export class Session extends EventEmitter<SessionEvents> {
       from,
       rows: rows.slice(from).map((r, i) => tableRow(r, from + i)),
       summary: this.summary,
-      workers: this.derived.workers,
+      workers: this.workersNow,
       fingerprint: this.derived.fingerprint,
     };
   }
@@ -214,8 +337,9 @@ export class Session extends EventEmitter<SessionEvents> {
       summary: this.summary,
       status: this.status,
       live: { runId: this.runId, points: [...this.log.points] },
+      runs: this.liveRuns(),
       incumbent: this.incumbent,
-      workers: this.derived.workers,
+      workers: this.workersNow,
       fingerprint: this.derived.fingerprint,
     };
   }
@@ -225,6 +349,45 @@ export class Session extends EventEmitter<SessionEvents> {
     const row = this.results.rows[index];
     if (!row || row.val_bpb === null || row.status === 'crash') return null;
     return this.curves.get(row.val_bpb.toFixed(6)) ?? null;
+  }
+
+  /** Row `index`'s training curve: as this process saw its run, or else from its kept log. */
+  async curveFor(index: number): Promise<LossPoint[] | null> {
+    const row = this.results.rows[index];
+    if (!row || row.val_bpb === null || row.status === 'crash') return null;
+    return this.curveOf(index) ?? (await this.loggedCurve(row.experiment));
+  }
+
+  /** The curve of experiment `n`'s kept log (.autoresearch/logs/<n>.log), or null. */
+  private async loggedCurve(experiment: number): Promise<LossPoint[] | null> {
+    if (!Number.isSafeInteger(experiment) || experiment < 0) return null;
+    const file = path.join(this.dir, LOGS_DIR, `${experiment}.log`);
+    let size: number;
+    try {
+      size = (await fs.promises.stat(file)).size;
+    } catch {
+      return null;
+    }
+    const cached = this.loggedCurves.get(experiment);
+    if (cached?.size === size) return cached.points.length > 0 ? cached.points : null;
+    const reader = new RunLogReader();
+    reader.push((await readRange(file, 0, size)).toString('utf8') + '\n');
+    this.loggedCurves.set(experiment, { size, points: reader.points });
+    if (this.loggedCurves.size > this.keepCurves) this.loggedCurves.delete(this.loggedCurves.keys().next().value!);
+    return reader.points.length > 0 ? reader.points : null;
+  }
+
+  /** The experiments in flight whose own log exists, with their loss so far. */
+  private liveRuns(): LiveRun[] {
+    return this.liveKeys().map((key) => {
+      const { entry, follower } = this.followers.get(key)!;
+      return { key, experiment: entry.experiment, worker: entry.worker, phase: entry.phase, points: [...follower.reader.points] };
+    });
+  }
+
+  /** The keys of {@link liveRuns}: the curves the live chart draws. */
+  private liveKeys(): string[] {
+    return [...this.followers].filter(([, { follower }]) => follower.exists && !this.isRunLogCopy(follower)).map(([key]) => key);
   }
 
   /** Checks every file once (runs are serialised; a call during one schedules another). */
@@ -251,22 +414,106 @@ export class Session extends EventEmitter<SessionEvents> {
 
   private async pollOnce(): Promise<void> {
     await this.pollLog();
+    await this.pollQueue();
     const change = await this.results.poll();
     if (change.kind !== 'none') {
       const rows = this.results.rows;
       this.summary = dashboardSummary(rows);
       this.derived = { workers: workerRows(rows), fingerprint: fingerprintInfo(rows), rowsJson: `[${this.results.tableJson.join(',')}]` };
-      if (change.kind === 'reset') this.emit('reset');
-      else {
-        this.emit('rows', this.rowsSince(change.from));
-      }
     }
-    this.updateIncumbent();
+    await this.updateIncumbent();
     const status = await this.readStatus();
+    const workers = this.currentWorkers(status);
+    const runKeys = this.liveKeys();
+    const workersChanged = !sameJson(workers, this.workersNow) || !sameJson(this.runKeys, runKeys);
+    this.workersNow = workers;
+    this.runKeys = runKeys;
+    if (change.kind === 'reset') this.emit('reset');
+    else if (change.kind === 'appended') this.emit('rows', this.rowsSince(change.from));
+    if (workersChanged) this.emit('workers', { workers, runs: this.runKeys });
     if (!sameJson(status, this.status)) {
       this.status = status;
       this.emit('status', status);
     }
+  }
+
+  /** Reads queue.json when it changed, and what the logs of its running entries gained. */
+  private async pollQueue(): Promise<void> {
+    let text = '';
+    try {
+      text = await fs.promises.readFile(path.join(this.dir, QUEUE_FILE), 'utf8');
+    } catch {
+      // no queue (yet, or a loop of an older version): nothing in flight as far as it tells
+    }
+    if (text !== this.queueText) {
+      this.queueText = text;
+      this.running = runningEntries(text);
+    }
+    const keys = new Set<string>();
+    for (const entry of this.running) {
+      const key = logKey(entry.experiment, entry.phase);
+      keys.add(key);
+      let followed = this.followers.get(key);
+      if (!followed) {
+        followed = { entry, follower: new LogFollower(path.join(this.dir, LOGS_DIR, `${key}.log`)) };
+        this.followers.set(key, followed);
+      }
+      followed.entry = entry;
+      const got = await followed.follower.poll();
+      if (got && (got.restart || got.added.length > 0) && !this.isRunLogCopy(followed.follower)) {
+        this.emit('run', { key, experiment: entry.experiment, worker: entry.worker, phase: entry.phase, restart: got.restart, points: got.added });
+      }
+    }
+    for (const key of this.followers.keys()) if (!keys.has(key)) this.followers.delete(key);
+  }
+
+  /**
+   * True for the copy of run.log a one-worker loop makes when its run ends: that run's curve is
+   * already the live one, and drawing it twice for a moment would only flicker.
+   */
+  private isRunLogCopy(follower: LogFollower): boolean {
+    return this.running.length === 1 && this.logOffset > 0 && follower.size === this.logOffset;
+  }
+
+  /**
+   * One row per worker: the figures of its finished rows and, while a loop runs, what the queue
+   * says it runs now. With one worker the run's own log appears only when it ends; run.log is
+   * its live log until then.
+   */
+  private currentWorkers(status: LoopStatus): WorkerRow[] {
+    const byWorker = new Map(this.derived.workers.map((w) => [w.worker, { ...w, current: null as WorkerRun | null }]));
+    const live = status.running || status.lock?.alive === null;
+    if (live) {
+      for (const entry of this.running) {
+        if (entry.worker === null) continue;
+        const key = logKey(entry.experiment, entry.phase);
+        const follower = this.followers.get(key)?.follower;
+        const runLogActive = this.log.phase === 'starting' || this.log.phase === 'training' || this.log.phase === 'evaluating';
+        let reader: RunLogReader | null = null;
+        let log = `${LOGS_DIR}/${key}.log`;
+        if (follower?.exists) reader = follower.reader;
+        else if (this.running.length === 1 && runLogActive) {
+          reader = this.log;
+          log = RUN_LOG;
+        }
+        const step = reader?.points[reader.points.length - 1] ?? null;
+        const curve = this.incumbent?.points;
+        const current: WorkerRun = {
+          experiment: entry.experiment,
+          description: entry.description,
+          phase: entry.phase,
+          attempts: entry.attempts,
+          state: reader?.phase ?? 'starting',
+          log,
+          step,
+          incumbentLossNow: step && curve && curve.length > 0 && step.progress > 0 ? lossAtProgress(curve, [step.progress])[0] ?? null : null,
+        };
+        const row = byWorker.get(entry.worker) ?? { worker: entry.worker, experiments: 0, kept: 0, last: null, current: null };
+        row.current = current;
+        byWorker.set(entry.worker, row);
+      }
+    }
+    return [...byWorker.values()].sort((a, b) => a.worker.localeCompare(b.worker, 'en', { numeric: true }));
   }
 
   /** Reads what run.log gained; a truncated or replaced log is a new run. */
@@ -325,13 +572,13 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.curves.size > this.keepCurves) this.curves.delete(this.curves.keys().next().value!);
   }
 
-  private updateIncumbent(): void {
+  private async updateIncumbent(): Promise<void> {
     const rows = this.results.rows;
     const best = bestKept(rows);
     let next: Curve | null = null;
     if (best) {
       const index = rows.indexOf(best as DashboardRow);
-      const points = this.curveOf(index);
+      const points = await this.curveFor(index);
       next = points ? { index, experiment: best.experiment, val_bpb: best.val_bpb, points } : { index, experiment: best.experiment, val_bpb: best.val_bpb, points: [] };
     }
     const key = (c: Curve | null) => (c ? `${c.index}:${c.points.length}` : '');
@@ -353,6 +600,7 @@ export class Session extends EventEmitter<SessionEvents> {
       stopRequested: null,
       runId: this.runId,
       logTail: [],
+      inFlight: this.running.length,
     };
   }
 
@@ -434,12 +682,37 @@ function dashboardSummary(rows: readonly DashboardRow[]): DashboardSummary {
   };
 }
 
-/** One row per parallel worker (empty when no row names a worker). */
+/** The running entries of queue.json's text (none when it is missing or unreadable). */
+function runningEntries(text: string): RunningEntry[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const entries = (parsed as { entries?: unknown } | null)?.entries;
+  if (!Array.isArray(entries)) return [];
+  const out: RunningEntry[] = [];
+  for (const e of entries as Array<Record<string, unknown>>) {
+    // The number and phase name a log file: only well-formed ones are followed.
+    if (!e || e.state !== 'running' || !Number.isSafeInteger(e.experiment) || (e.experiment as number) < 0) continue;
+    out.push({
+      experiment: e.experiment as number,
+      description: typeof e.description === 'string' ? e.description : '',
+      worker: typeof e.worker === 'string' && e.worker !== '' ? e.worker : null,
+      attempts: typeof e.attempts === 'number' ? e.attempts : 1,
+      phase: e.phase === 'confirm' ? 'confirm' : 'run',
+    });
+  }
+  return out;
+}
+
+/** One row per worker that ran a finished experiment (empty when no row names a worker). */
 function workerRows(rows: readonly DashboardRow[]): WorkerRow[] {
   const byWorker = new Map<string, WorkerRow>();
   rows.forEach((row, index) => {
     if (row.worker === null) return;
-    const entry = byWorker.get(row.worker) ?? { worker: row.worker, experiments: 0, kept: 0, last: compactRow(row, index) };
+    const entry = byWorker.get(row.worker) ?? { worker: row.worker, experiments: 0, kept: 0, last: compactRow(row, index), current: null };
     entry.experiments++;
     if (row.status === 'keep') entry.kept++;
     entry.last = compactRow(row, index);

@@ -2,7 +2,8 @@
 // research loop running in another process: the built-in agent, a tiny DEPTH 1 config, the
 // built-in corpus and a one-second budget. The cards against `autoresearch results --json`, one
 // chart point per experiment, a row's diff on a click, a new experiment without a reload, and
-// "stop after this experiment" ending the loop.
+// "stop after this experiment" ending the loop. Then a loop with two workers: one row per
+// worker with the experiment it runs and one live curve per experiment in flight.
 // Screenshots go to AUTORESEARCH_SCREENSHOTS when set (the README's come from here).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -238,15 +239,82 @@ test('a finished session in the browser: sorting, filtering, the chart\'s hover,
     expect(await js<string>(page, `document.getElementById('chart-tip').textContent`)).toBe(`#${kept.experiment} kept ${kept.val_bpb!.toFixed(6)}${kept.description}`);
     // One row per worker.
     expect(await js<boolean>(page, `document.getElementById('workers-panel').hidden`)).toBe(false);
-    const workers = await js<string[][]>(page, `[...document.querySelectorAll('#workers tbody tr')].map((tr) => [...tr.children].slice(0, 4).map((td) => td.textContent))`);
+    // Columns: worker, running now, progress, experiments, kept, latest (no loop runs: idle).
+    const workers = await js<string[][]>(page, `[...document.querySelectorAll('#workers tbody tr')].map((tr) => [...tr.children].slice(0, 6).map((td) => td.textContent))`);
     expect(workers).toEqual([
-      ['gpu0', '150', String(rows.filter((r, i) => i % 2 === 0 && r.status === 'keep').length), '#298'],
-      ['gpu1', '150', String(rows.filter((r, i) => i % 2 === 1 && r.status === 'keep').length), '#299'],
+      ['gpu0', 'idle', '–', '150', String(rows.filter((r, i) => i % 2 === 0 && r.status === 'keep').length), '#298'],
+      ['gpu1', 'idle', '–', '150', String(rows.filter((r, i) => i % 2 === 1 && r.status === 'keep').length), '#299'],
     ]);
-    await page.screenshot({ path: path.join(shots, 'dashboard-workers.png'), fullPage: true });
     expect(errors).toEqual([]);
   } finally {
     await browser.close();
     await dashboard.close();
   }
 }, 180_000);
+
+test('a parallel loop in the browser: one row per worker with the experiment it runs, one live curve per run in flight', async () => {
+  const dir = makeRepo('parallel');
+  const loop: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--require', require.resolve('tsx/cjs'), path.join(root, 'bin/autoresearch.ts'), 'loop', '--dir', dir, '--cache-dir', cache, '--device', 'cpu', '--tag', 'par',
+      '--time-budget', '3', '--agent', 'builtin', '--max', '12', '--workers', '2', '--threads-per-worker', '1',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let loopOut = '';
+  loop.stdout!.on('data', (c: Buffer) => (loopOut += c.toString()));
+  loop.stderr!.on('data', (c: Buffer) => (loopOut += c.toString()));
+  const exited = new Promise<number | null>((resolve) => loop.once('close', (code) => resolve(code)));
+  let dashboard: Dashboard | null = null;
+  const browser = await launchChromium();
+  try {
+    dashboard = await startDashboard({ dir, port: 0 });
+    const page = await browser.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.setViewport({ width: 1440, height: 1400 });
+    await page.goto(dashboard.url);
+    await page.waitForSelector('body[data-ready]', { timeout: 60_000 });
+    // Both workers busy at once, each run's curve drawn: what the page shows must match the
+    // queue the loop wrote at that moment.
+    const inFlight = `(() => {
+      const trs = [...document.querySelectorAll('#workers tbody tr')];
+      const chart = document.getElementById('chart-live').dataset;
+      return trs.length === 2 && trs.every((tr) => tr.dataset.current !== '' && / (?!0\\.0%)\\d+\\.\\d% · loss/.test(tr.children[2].textContent)) && chart.curves === '2' && Number(chart.points) >= 4;
+    })()`;
+    await page.waitForFunction(inFlight, { timeout: 240_000, polling: 100 });
+    const shown = await js<Array<{ worker: string; current: number; now: string; progress: string }>>(
+      page,
+      `[...document.querySelectorAll('#workers tbody tr')].map((tr) => ({ worker: tr.children[0].textContent, current: Number(tr.dataset.current), now: tr.children[1].textContent, progress: tr.children[2].textContent }))`,
+    );
+    expect(shown.map((w) => w.worker)).toEqual(['local:0', 'local:1']);
+    expect(shown[0]!.current).not.toBe(shown[1]!.current);
+    for (const w of shown) {
+      expect(w.now).toMatch(new RegExp(`^#${w.current}`));
+      expect(w.progress).toMatch(/^(training|evaluating|finished) · \d+\.\d% · loss \d\.\d{4}/);
+    }
+    const labels = await js<string[]>(page, `[...document.querySelectorAll('#live-legend .curve-label')].map((s) => s.textContent)`);
+    const curves = labels.map((l) => /^#(\d+)(?: \(confirmation\))? on (local:\d)$/.exec(l)).map((m) => m && [Number(m[1]), m[2]]);
+    expect(curves.sort()).toEqual(shown.map((w) => [w.current, w.worker]).sort());
+    expect(await js<string>(page, `document.getElementById('live-caption').textContent`)).toBe('of the 2 experiments in flight');
+    expect(await js<string>(page, `document.getElementById('now-text').textContent`)).toMatch(/^2 experiments in flight: #\d+ on local:\d/);
+    await page.screenshot({ path: path.join(shots, 'dashboard-workers.png'), fullPage: true });
+
+    // Stop; once the loop has ended, each worker shows its last result and runs nothing.
+    await page.click('#stop-button');
+    expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 240_000))])).toBe(0);
+    await page.waitForFunction(`[...document.querySelectorAll('#workers tbody tr')].every((tr) => tr.dataset.current === '' && tr.children[5].textContent.startsWith('#'))`, { timeout: 30_000 });
+    const rows = await readResults(dir);
+    const lastOf = (worker: string) => rows.filter((r) => r.fingerprint.hardware.worker === worker).pop()!.experiment;
+    const latest = await js<string[]>(page, `[...document.querySelectorAll('#workers tbody tr')].map((tr) => tr.children[5].textContent)`);
+    expect(latest).toEqual([`#${lastOf('local:0')}`, `#${lastOf('local:1')}`]);
+    expect(errors).toEqual([]);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n--- loop output ---\n${loopOut.slice(-3000)}`);
+  } finally {
+    if (loop.exitCode === null) loop.kill('SIGKILL');
+    await browser.close();
+    await dashboard?.close();
+  }
+}, 600_000);

@@ -1,6 +1,7 @@
 // The dashboard's server against real files written the way the loop writes them (and, for
 // the event stream, by another process): JSON endpoints, the event stream, the stop control,
-// what it refuses to serve, and where it listens.
+// what it refuses to serve, and where it listens; with parallel workers, the queue and the
+// per-experiment logs followed as the loop writes them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -193,16 +194,114 @@ test('JSON endpoints: the snapshot matches `autoresearch results`; a row carries
   expect((await request(d, '/api/rows/-1')).status).toBe(404);
 });
 
-test('rows naming a worker give one row per worker', async () => {
-  const dir = session('workers', syntheticRows(9, { worker: (i) => `gpu${i % 3}` }));
+/** A trainer progress line, as run.log and the per-experiment logs carry them. */
+const stepLine = (step: number, progress: number, loss: number) =>
+  `step ${String(step).padStart(5, '0')} (${progress.toFixed(1)}%) | loss: ${loss.toFixed(6)} | lrm: 1.00 | dt: 20ms | tok/sec: 51,200 | mfu: 1.00 | epoch: 0 | remaining: 1s\n`;
+
+/** Writes queue.json as the loop does: a temporary file renamed over it. */
+function writeQueue(dir: string, entries: object[]): void {
+  const file = path.join(dir, '.autoresearch', 'queue.json');
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify({ tag: 'dec3', entries }, null, 2) + '\n');
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+test('rows naming a worker (in the fingerprint, or at the top level as older rows did) give one row per worker', async () => {
+  const rows: object[] = syntheticRows(9, { worker: (i) => `gpu${i % 3}` });
+  // An older row: the worker at the top level, none in the fingerprint.
+  rows[8] = { ...syntheticRows(9)[8], worker: 'gpu2' };
+  const dir = session('workers', rows);
   const d = await serve(dir);
   const state = JSON.parse((await request(d, '/api/state')).body);
-  expect(state.workers.map((w: { worker: string; experiments: number; last: { experiment: number } }) => [w.worker, w.experiments, w.last.experiment])).toEqual([
-    ['gpu0', 3, 6],
-    ['gpu1', 3, 7],
-    ['gpu2', 3, 8],
+  expect(state.workers.map((w: { worker: string; experiments: number; last: { experiment: number }; current: unknown }) => [w.worker, w.experiments, w.last.experiment, w.current])).toEqual([
+    ['gpu0', 3, 6, null],
+    ['gpu1', 3, 7, null],
+    ['gpu2', 3, 8, null],
   ]);
 });
+
+test('parallel workers: what each runs now and its live loss from queue.json and its log, the incumbent from its kept log, all streamed', async () => {
+  const rows = syntheticRows(9, { seed: 4, worker: (i) => `local:${i % 2}` });
+  const dir = session('parallel', rows);
+  const state = path.join(dir, '.autoresearch');
+  // A loop holds the lock (this process stands in for it).
+  fs.writeFileSync(path.join(state, 'loop.lock'), JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() }) + '\n');
+  // The incumbent's log, kept by the loop under .autoresearch/logs/.
+  const logs = path.join(state, 'logs');
+  fs.mkdirSync(logs);
+  const best = rows.filter((r) => r.status === 'keep').sort((a, b) => a.val_bpb! - b.val_bpb!)[0]!;
+  fs.writeFileSync(path.join(logs, `${best.experiment}.log`), stepLine(0, 0, 6) + stepLine(1, 40, 5) + stepLine(2, 80, 4) + stepLine(3, 100, 3.8) + `---\nval_bpb:          ${best.val_bpb!.toFixed(6)}\n`);
+  // Experiments 9 and 10 running on the two workers (10 is a confirmation run), 11 queued.
+  const entry = (experiment: number, extra: object) => ({ experiment, commit: 'c'.repeat(40), parent: best.commit, description: `change ${experiment}`, attempts: 1, phase: 'run', ...extra });
+  writeQueue(dir, [
+    entry(9, { state: 'running', worker: 'local:1' }),
+    entry(10, { state: 'running', worker: 'local:0', phase: 'confirm', attempts: 2 }),
+    entry(11, { state: 'queued', worker: null, attempts: 0 }),
+  ]);
+  fs.writeFileSync(path.join(logs, '9.log'), 'startup: 0.4 s since the process started\n' + stepLine(0, 0, 6.3) + stepLine(1, 20, 5.9));
+  fs.writeFileSync(path.join(logs, '10.confirm.log'), stepLine(0, 0, 6.1) + stepLine(1, 40, 4.5) + stepLine(2, 60, 4.4));
+  const d = await serve(dir);
+
+  type Worker = { worker: string; experiments: number; last: { experiment: number } | null; current: { experiment: number; description: string; phase: string; attempts: number; state: string; log: string; step: { step: number; progress: number; loss: number } | null; incumbentLossNow: number | null } | null };
+  const snap = JSON.parse((await request(d, '/api/state')).body) as { workers: Worker[]; runs: Array<{ key: string; experiment: number; worker: string; points: unknown[] }>; incumbent: { experiment: number; points: unknown[] }; status: { inFlight: number; running: boolean } };
+  expect(snap.status).toMatchObject({ running: true, inFlight: 2 });
+  expect(snap.incumbent.experiment).toBe(best.experiment);
+  expect(snap.incumbent.points).toHaveLength(4);
+  expect(snap.workers.map((w) => [w.worker, w.experiments, w.last?.experiment])).toEqual([
+    ['local:0', 5, 8],
+    ['local:1', 4, 7],
+  ]);
+  expect(snap.workers[0]!.current).toEqual({
+    experiment: 10,
+    description: 'change 10',
+    phase: 'confirm',
+    attempts: 2,
+    state: 'training',
+    log: '.autoresearch/logs/10.confirm.log',
+    step: { step: 2, progress: 60, loss: 4.4 },
+    // The incumbent's curve at 60%: halfway between 5 (40%) and 4 (80%).
+    incumbentLossNow: 4.5,
+  });
+  expect(snap.workers[1]!.current).toMatchObject({ experiment: 9, phase: 'run', log: '.autoresearch/logs/9.log', step: { step: 1, progress: 20, loss: 5.9 } });
+  expect(snap.runs.map((r) => [r.key, r.experiment, r.worker, r.points.length])).toEqual([
+    ['9', 9, 'local:1', 2],
+    ['10.confirm', 10, 'local:0', 3],
+  ]);
+  // The incumbent's curve is also its row's curve.
+  expect(JSON.parse((await request(d, `/api/rows/${rows.indexOf(best)}`)).body).curve).toHaveLength(4);
+
+  // Another process appends to a run's log: its points and the worker's step arrive on the stream.
+  const stream = events(d, rows.length);
+  await stream.next('status');
+  const append = (file: string, text: string) =>
+    spawnSync(process.execPath, ['-e', `require('fs').appendFileSync(process.argv[1], process.argv[2])`, file, text], { encoding: 'utf8' });
+  append(path.join(logs, '9.log'), stepLine(2, 50, 5.1));
+  const run = await stream.next('run', (e) => (e.data as { key: string; points: Array<{ step: number }> }).points.some((p) => p.step === 2));
+  expect(run.data).toEqual({ key: '9', experiment: 9, worker: 'local:1', phase: 'run', restart: false, points: [{ step: 2, progress: 50, loss: 5.1 }] });
+  await stream.next('workers', (e) => (e.data as { workers: Worker[] }).workers[1]!.current?.step?.step === 2);
+
+  // Experiment 9 ends: its row is appended, then its entry leaves the queue (both by another process).
+  const row9 = { ...syntheticRows(10, { seed: 4, worker: (i) => `local:${i % 2}` })[9]!, description: 'change 9' };
+  append(path.join(dir, 'results.jsonl'), JSON.stringify(row9) + '\n');
+  spawnSync(process.execPath, [
+    '-e',
+    `const fs = require('fs'); const f = process.argv[1]; const q = JSON.parse(fs.readFileSync(f, 'utf8')); q.entries = q.entries.filter((e) => e.experiment !== 9); fs.writeFileSync(f + '.tmp', JSON.stringify(q)); fs.renameSync(f + '.tmp', f);`,
+    path.join(state, 'queue.json'),
+  ]);
+  const rowsEvent = await stream.next('rows', (e) => (e.data as { rows: unknown[][] }).rows.some((r) => r[1] === 9));
+  expect((rowsEvent.data as { rows: unknown[][] }).rows[0]![9]).toBe('local:1');
+  const after = await stream.next('workers', (e) => (e.data as { runs: string[] }).runs.length === 1);
+  expect((after.data as { runs: string[] }).runs).toEqual(['10.confirm']);
+  expect((after.data as { workers: Worker[] }).workers.map((w) => [w.worker, w.last?.experiment, w.current?.experiment ?? null])).toEqual([
+    ['local:0', 8, 10],
+    ['local:1', 9, null],
+  ]);
+  stream.close();
+
+  // The loop is gone (no lock): the queue's entries are not shown as running.
+  fs.rmSync(path.join(state, 'loop.lock'));
+  await d.session.poll();
+  expect(d.session.snapshot().workers.map((w) => w.current)).toEqual([null, null]);
+}, 60_000);
 
 test('the event stream delivers a row appended by another process within 2 s', async () => {
   const rows = syntheticRows(12, { seed: 3 });
@@ -326,8 +425,16 @@ test('nothing outside the page, its library and the session records is served; o
   fs.writeFileSync(path.join(dir, 'secret.txt'), 'SECRET-CONTENT\n');
   fs.mkdirSync(path.join(dir, '.git'));
   fs.writeFileSync(path.join(dir, '.git', 'config'), '[core] SECRET-CONTENT\n');
+  // Queue entries whose numbers would name a file elsewhere are not followed.
+  fs.mkdirSync(path.join(dir, '.autoresearch', 'logs'));
+  fs.writeFileSync(path.join(dir, '.autoresearch', 'logs', '0.log'), 'step 00001 (50.0%) | loss: 1.000000 | SECRET-CONTENT\n');
+  writeQueue(dir, ['../../secret', -1, 1.5, '0', 1e300].map((experiment) => ({ experiment, state: 'running', worker: 'local:0', phase: 'run', attempts: 1 })));
   const d = await serve(dir);
+  expect(d.session.snapshot().runs).toEqual([]);
   const attempts = [
+    '/.autoresearch/queue.json',
+    '/.autoresearch/logs/0.log',
+    '/logs/0.log',
     '/../package.json',
     '/..%2fpackage.json',
     '/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
@@ -356,5 +463,5 @@ test('nothing outside the page, its library and the session records is served; o
   expect((await request(d, '/api/state', { headers: { host: `evil.example:${d.port}` } })).status).toBe(421);
   expect((await request(d, '/api/state', { headers: { host: `localhost:${d.port}` } })).status).toBe(200);
   expect(fs.readdirSync(dir).sort()).toEqual(['.autoresearch', '.git', 'results.jsonl', 'secret.txt']);
-  expect(fs.readdirSync(path.join(dir, '.autoresearch'))).toEqual([]);
+  expect(fs.readdirSync(path.join(dir, '.autoresearch')).sort()).toEqual(['logs', 'queue.json']);
 });

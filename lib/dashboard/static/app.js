@@ -14,6 +14,8 @@
     summary: null,
     status: null,
     live: { runId: 0, points: [] },
+    // The experiments in flight on several workers, by the name of their log ('9', '10.confirm').
+    runs: new Map(),
     incumbent: null,
     workers: [],
     fingerprint: null,
@@ -26,6 +28,9 @@
   };
   let bestChart = null;
   let liveChart = null;
+  let liveChartSeries = '';
+  // One colour per in-flight run's curve (the incumbent keeps its orange).
+  const RUN_COLORS = ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
   let bestChartRows = [];
 
   // ---------------------------------------------------------------------------- formatting
@@ -135,6 +140,13 @@
     now.replaceChildren();
     if (!st.running) {
       now.append(st.stopRequested ? 'No loop is running (a stop request is pending for the next one to clear).' : 'No loop is running: this is the record of a finished session.');
+    } else if (st.inFlight > 1 || (st.inFlight === 1 && state.runs.size > 0)) {
+      const busy = state.workers.filter((w) => w.current);
+      now.append(el('b', { text: `${st.inFlight} experiment${st.inFlight === 1 ? '' : 's'} in flight` }), busy.length > 0 ? ': ' : '');
+      busy.forEach((w, i) => {
+        const c = w.current;
+        now.append(i > 0 ? ' · ' : '', el('b', { text: `#${c.experiment}` }), ` on ${w.worker} (${c.state}${c.step ? ` ${c.step.progress.toFixed(0)}%` : ''})`);
+      });
     } else if (st.phase === 'proposing') {
       now.append('Between experiments: the agent is proposing the next change.');
     } else if (st.current) {
@@ -352,28 +364,76 @@
     return [xs, a, b];
   }
 
+  /** Curves on one x axis (progress, %): uPlot's columns, a null where a curve has no point. */
+  function alignCurves(curves) {
+    const xs = [...new Set(curves.flatMap((c) => c.map((p) => p.progress)))].sort((a, b) => a - b);
+    const at = new Map(xs.map((x, i) => [x, i]));
+    return [
+      xs,
+      ...curves.map((c) => {
+        const ys = new Array(xs.length).fill(null);
+        for (const p of c) ys[at.get(p.progress)] = p.loss;
+        return ys;
+      }),
+    ];
+  }
+
+  /** The in-flight runs' curves (several workers), labelled by experiment and worker. */
+  function runCurves() {
+    return [...state.runs.values()].map((r, i) => ({
+      label: `#${r.experiment}${r.phase === 'confirm' ? ' (confirmation)' : ''} on ${r.worker || '?'}`,
+      color: RUN_COLORS[i % RUN_COLORS.length],
+      points: r.points.filter((p) => p.progress > 0),
+    }));
+  }
+
   function renderLiveCaption() {
     const st = state.status;
     const active = st && st.running && st.current && st.current.experiment !== null && st.phase !== 'proposing';
-    $('live-caption').textContent = active ? `of experiment ${st.current.experiment}` : state.live.points.length > 0 ? 'of the last run (run.log)' : '';
+    $('live-caption').textContent =
+      state.runs.size > 0
+        ? `of the ${state.runs.size} experiment${state.runs.size === 1 ? '' : 's'} in flight`
+        : active
+          ? `of experiment ${st.current.experiment}`
+          : state.live.points.length > 0
+            ? 'of the last run (run.log)'
+            : '';
   }
 
   function renderLive() {
     const host = $('chart-live');
-    const data = liveChartData();
-    host.dataset.points = String(data[1].filter((v) => v !== null).length);
-    host.dataset.incumbentPoints = String(data[2].filter((v) => v !== null).length);
-    const st = state.status;
     const inc = state.incumbent;
-    $('incumbent-label').textContent = inc ? `incumbent #${inc.experiment}${inc.points.length === 0 ? ' (curve not seen: its run.log was overwritten before this dashboard started)' : ''}` : 'incumbent (none yet)';
+    const incPoints = inc ? inc.points.filter((p) => p.progress > 0) : [];
+    // Several workers: one curve per run in flight; one worker: run.log's run, as it always was.
+    const multi = state.runs.size > 0;
+    const curves = multi ? runCurves() : [{ label: 'this run', color: COLORS.run, points: state.live.points.filter((p) => p.progress > 0) }];
+    const data = multi ? alignCurves([...curves.map((c) => c.points), incPoints]) : liveChartData();
+    const count = (ys) => ys.filter((v) => v !== null).length;
+    host.dataset.points = String(data.slice(1, -1).reduce((n, ys) => n + count(ys), 0));
+    host.dataset.incumbentPoints = String(count(data[data.length - 1]));
+    host.dataset.curves = String(curves.length);
+    const st = state.status;
+    const legend = $('live-legend');
+    legend.replaceChildren(
+      ...curves.flatMap((c) => [el('i', { class: 'line', style: `background: ${c.color}` }), el('span', { class: 'curve-label', text: c.label })]),
+      el('i', { class: 'line incumbent' }),
+      el('span', {
+        id: 'incumbent-label',
+        text: inc ? `incumbent #${inc.experiment}${inc.points.length === 0 ? ' (no curve: this dashboard did not see its run and its log was not kept)' : ''}` : 'incumbent (none yet)',
+      }),
+    );
     const empty = $('live-empty');
     empty.hidden = data[0].length > 0;
-    empty.textContent = state.live.points.length > 0 ? 'the run is in its warm-up steps (not counted, not drawn)' : st && st.running ? 'waiting for the first training step' : 'no run.log: no run to show';
+    const anyPoints = multi ? [...state.runs.values()].some((r) => r.points.length > 0) : state.live.points.length > 0;
+    empty.textContent = anyPoints ? 'the run is in its warm-up steps (not counted, not drawn)' : st && st.running ? 'waiting for the first training step' : 'no run.log: no run to show';
     renderLiveCaption();
-    if (liveChart) {
+    const series = JSON.stringify(curves.map((c) => [c.label, c.color]));
+    if (liveChart && series === liveChartSeries) {
       liveChart.setData(data, true);
       return;
     }
+    if (liveChart) liveChart.destroy();
+    liveChartSeries = series;
     liveChart = new uPlot(
       {
         width: Math.max(300, host.clientWidth),
@@ -387,7 +447,7 @@
         ],
         series: [
           {},
-          { label: 'this run', stroke: COLORS.run, width: 2, spanGaps: true, points: { size: 5, fill: COLORS.run } },
+          ...curves.map((c) => ({ label: c.label, stroke: c.color, width: 2, spanGaps: true, points: { size: 5, fill: c.color } })),
           { label: 'incumbent', stroke: COLORS.incumbent, width: 2, dash: [6, 4], spanGaps: true, points: { show: false } },
         ],
       },
@@ -461,22 +521,39 @@
   // ---------------------------------------------------------------------------- workers and fingerprint
   function renderWorkers() {
     const panel = $('workers-panel');
-    panel.hidden = state.workers.length === 0;
+    // One worker (a loop without --workers records `local:0` too) needs no table of workers.
+    panel.hidden = state.workers.length < 2;
     const body = $('workers').querySelector('tbody');
     body.replaceChildren(
-      ...state.workers.map((w) =>
-        el(
+      ...state.workers.map((w) => {
+        const c = w.current;
+        const last = w.last;
+        let progress = '–';
+        if (c) {
+          progress = c.state;
+          if (c.step) {
+            progress += ` · ${c.step.progress.toFixed(1)}% · loss ${c.step.loss.toFixed(4)}`;
+            if (c.incumbentLossNow !== null) {
+              const d = c.step.loss - c.incumbentLossNow;
+              progress += ` (incumbent ${c.incumbentLossNow.toFixed(4)}, ${d < 0 ? '' : '+'}${d.toFixed(4)})`;
+            }
+          }
+        }
+        const now = c ? `#${c.experiment}${c.phase === 'confirm' ? ' (confirmation)' : ''}${c.attempts > 1 ? ` (attempt ${c.attempts})` : ''} ${c.description}` : 'idle';
+        return el(
           'tr',
-          { 'data-worker': w.worker },
+          { 'data-worker': w.worker, 'data-current': c ? String(c.experiment) : '' },
           el('td', { text: w.worker }),
+          el('td', { class: c ? 'now' : 'muted', text: now }),
+          el('td', { text: progress }),
           el('td', { text: String(w.experiments) }),
           el('td', { text: String(w.kept) }),
-          el('td', { text: `#${w.last.experiment}` }),
-          el('td', null, el('span', { class: `badge ${w.last.status}`, text: w.last.status })),
-          el('td', { text: w.last.status === 'crash' ? '–' : fmtBpb(w.last.val_bpb) }),
-          el('td', { text: w.last.description }),
-        ),
-      ),
+          el('td', { text: last ? `#${last.experiment}` : '–' }),
+          el('td', null, last ? el('span', { class: `badge ${last.status}`, text: last.status }) : '–'),
+          el('td', { text: !last || last.status === 'crash' ? '–' : fmtBpb(last.val_bpb) }),
+          el('td', { text: last ? last.description : '' }),
+        );
+      }),
     );
   }
   function renderFingerprint() {
@@ -528,6 +605,7 @@
     state.summary = snap.summary;
     state.status = snap.status;
     state.live = snap.live;
+    state.runs = new Map(snap.runs.map((r) => [r.key, r]));
     state.incumbent = snap.incumbent;
     state.workers = snap.workers;
     state.fingerprint = snap.fingerprint;
@@ -599,6 +677,22 @@
       const msg = JSON.parse(e.data);
       if (msg.restart || msg.runId !== state.live.runId) state.live = { runId: msg.runId, points: msg.points };
       else state.live.points.push(...msg.points);
+      renderLive();
+    });
+    stream.addEventListener('run', (e) => {
+      const msg = JSON.parse(e.data);
+      const run = state.runs.get(msg.key);
+      if (!run || msg.restart) state.runs.set(msg.key, { key: msg.key, experiment: msg.experiment, worker: msg.worker, phase: msg.phase, points: msg.points });
+      else run.points.push(...msg.points);
+      renderLive();
+    });
+    stream.addEventListener('workers', (e) => {
+      const msg = JSON.parse(e.data);
+      state.workers = msg.workers;
+      // A run that left the queue ended: its curve leaves the chart (its row has it).
+      for (const key of [...state.runs.keys()]) if (!msg.runs.includes(key)) state.runs.delete(key);
+      renderWorkers();
+      renderStatus();
       renderLive();
     });
     stream.addEventListener('incumbent', (e) => {
