@@ -400,7 +400,8 @@ fi
 
 # Each entry in a subshell with errexit on, so that a failed entry does not stop the next.
 status=0
-for entry in cpu-2.6 cuda-2.6; do
+# The CUDA build first: it is the one no other stage proves.
+for entry in cuda-2.6 cpu-2.6; do
   [ "$TARGET" = all ] || [ "$TARGET" = "$entry" ] || continue
   set +e
   (
