@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { writeFileAtomic } from '../atomic-file';
 import { runExperiment } from './run-experiment';
 import type { ExperimentResult } from './types';
 
@@ -52,22 +53,9 @@ export interface JobResult {
   endedAt: number;
 }
 
-function writeAtomically(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
 /** Writes a job file (atomically), creating its folder. */
 export function writeJob(file: string, job: ExperimentJob): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeAtomically(file, JSON.stringify(job, null, 2) + '\n');
+  writeFileAtomic(file, JSON.stringify(job, null, 2) + '\n');
 }
 
 /** Reads and checks a job file; a clear error when it is not one. */
@@ -126,7 +114,6 @@ export async function runJob(job: ExperimentJob, options: { signal?: AbortSignal
   const out: JobResult = { version: JOB_VERSION, id: job.id, result, node: os.hostname(), device: job.device, startedAt, endedAt: Date.now() };
   // An interrupted run is not the experiment's result: the coordinator records the interruption.
   if (options.signal?.aborted) return out;
-  fs.mkdirSync(path.dirname(job.resultPath), { recursive: true });
-  writeAtomically(job.resultPath, JSON.stringify(out) + '\n');
+  writeFileAtomic(job.resultPath, JSON.stringify(out) + '\n');
   return out;
 }

@@ -22,7 +22,7 @@ const ROOT_FILES: Record<string, Layer | 'entry'> = {
   'env.ts': 'root',
   'progress.ts': 'root',
   'random.ts': 'root',
-  // The knob table's two modules, until they live in lib/config/.
+  'atomic-file.ts': 'root',
 };
 
 function listTs(dir: string): string[] {
