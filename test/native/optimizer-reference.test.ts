@@ -40,6 +40,13 @@ const optimizerConfig: NativeOptimizerConfig = {
 // Muon's orthogonalisation included; seen: ~4e-5 for resid_lambdas, whose fp32 weights near 1
 // round their small updates, and ~1e-5 for the Muon matrices).
 const TOLERANCE = { adamw: 1e-4, muon: 1e-4 };
+// Cautious weight decay masks a Muon element by the sign of update x weight. Where the update is
+// within fp32's error of zero (here: 1e-4 of the matrix's largest), that sign, and so whether the
+// element decays (a jump of lr x wd x |weight|), is rounding's choice: a tie. About 0.03% of the
+// elements are ties in these steps; on libtorch 2.6 the addon lands on the other side of some.
+// A tie may match either decision; every other element must match the reference's.
+const MASK_MARGIN = 1e-4;
+const muonCount = { compared: 0, ties: 0, otherDecision: 0 };
 
 let dir: string;
 let native: NativeModel;
@@ -78,9 +85,16 @@ async function stepBoth(seed: number, settings: NativeStepSettings, drop: string
   reference.step(expected, grads, settings);
   for (const [name, p0] of before) {
     const p1 = after.get(name)!, want = expected.get(name)!;
-    let diff = 0, scale = 0;
+    const tied = reference.ambiguous.get(name);
+    let diff = 0, scale = 0, at = 0;
     for (let i = 0; i < p0.length; i++) {
-      diff = Math.max(diff, Math.abs(p1[i]! - want[i]!));
+      let d = Math.abs(p1[i]! - want[i]!);
+      const other = tied?.get(i);
+      if (other !== undefined && Math.abs(p1[i]! - other) < d) {
+        d = Math.abs(p1[i]! - other);
+        muonCount.otherDecision++;
+      }
+      if (d > diff) [diff, at] = [d, i];
       scale = Math.max(scale, Math.abs(want[i]! - p0[i]!));
     }
     if (!grads.has(name)) {
@@ -90,9 +104,18 @@ async function stepBoth(seed: number, settings: NativeStepSettings, drop: string
     }
     expect([name, scale > 0]).toEqual([name, true]);
     const kind = kindOf.get(name)!;
+    if (kind === 'muon') {
+      muonCount.compared += p0.length;
+      muonCount.ties += tied?.size ?? 0;
+    }
     const error = diff / scale;
     worst[kind] = Math.max(worst[kind], error);
-    if (error > TOLERANCE[kind]) throw new Error(`${name}: update differs from the reference by ${error} of its scale`);
+    if (error > TOLERANCE[kind]) {
+      throw new Error(
+        `${name}: update differs from the reference by ${error} of its scale, worst at [${at}]: ` +
+          `weight ${p0[at]} -> ${p1[at]}, the reference ${want[at]}${tied?.has(at) ? ` or ${tied.get(at)} (a mask tie)` : ''}`,
+      );
+    }
   }
   return { before, after };
 }
@@ -119,6 +142,7 @@ beforeAll(() => {
     adamBetas: [optimizerConfig.beta1, optimizerConfig.beta2],
     modelDim: config.nEmbd,
   });
+  reference.maskMargin = MASK_MARGIN;
   kindOf = new Map(reference.groups.flatMap((g) => g.params.map((p) => [p, g.kind] as const)));
 });
 
@@ -199,5 +223,8 @@ describe('MuonAdamW steps against the float64 reference', () => {
     // Every step above was compared (the bounds are also checked step by step).
     expect(worst.adamw).toBeLessThan(TOLERANCE.adamw);
     expect(worst.muon).toBeLessThan(TOLERANCE.muon);
+    // Ties stay the exception they should be (seen: 124 of 446,720 compared on 1.13, 126 on 2.6).
+    expect(muonCount.compared).toBeGreaterThan(400_000);
+    expect(muonCount.ties / muonCount.compared).toBeLessThan(1e-3);
   });
 });

@@ -94,6 +94,14 @@ interface MuonState {
 
 export class ReferenceMuonAdamW {
   readonly groups: ReferenceGroup[] = [];
+  /**
+   * Muon elements of the last step whose cautious-weight-decay mask (update x weight >= 0) a
+   * float32 computation may decide the other way: |update| <= maskMargin x the matrix's largest
+   * |update|. Each maps to the weight the other decision gives. Empty when maskMargin is 0.
+   */
+  readonly ambiguous = new Map<string, Map<number, number>>();
+  /** Relative size of an update below which its sign is left to rounding (see `ambiguous`). */
+  maskMargin = 0;
   readonly #shapes: Map<string, number[]>;
   readonly #adam = new Map<string, AdamState>();
   readonly #muon = new Map<string, MuonState>();
@@ -130,6 +138,7 @@ export class ReferenceMuonAdamW {
 
   /** One step in place on `params`; a name missing from `grads` got no gradient and is skipped. */
   step(params: Map<string, Float64Array>, grads: Map<string, Float64Array>, s: ReferenceStepSettings): void {
+    this.ambiguous.clear();
     for (const group of this.groups) {
       const lr = group.initialLr * s.lrMultiplier;
       for (const name of group.params) {
@@ -183,13 +192,15 @@ export class ReferenceMuonAdamW {
     // 4. Shape-scaled lr, cautious weight decay.
     const lrEff = lr * Math.sqrt(Math.max(1, rows / cols));
     const wd = s.muonWeightDecay;
-    for (let i = 0; i < rows; i++) {
-      for (let j = 0; j < cols; j++) {
-        const k = i * cols + j;
-        const x = X[k]! * stepSize[overCols ? i : j]! * ratio;
-        const mask = x * p[k]! >= 0 ? 1 : 0;
-        p[k] = p[k]! - lrEff * x - lrEff * wd * p[k]! * mask;
-      }
+    const update = X.map((v, k) => v * stepSize[overCols ? Math.floor(k / cols) : k % cols]! * ratio);
+    const margin = this.maskMargin * update.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const ambiguous = new Map<number, number>();
+    for (let k = 0; k < p.length; k++) {
+      const x = update[k]!;
+      const mask = x * p[k]! >= 0 ? 1 : 0;
+      if (Math.abs(x) <= margin) ambiguous.set(k, p[k]! - lrEff * x - lrEff * wd * p[k]! * (1 - mask));
+      p[k] = p[k]! - lrEff * x - lrEff * wd * p[k]! * mask;
     }
+    if (ambiguous.size > 0) this.ambiguous.set(name, ambiguous);
   }
 }
