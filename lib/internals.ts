@@ -152,6 +152,7 @@ export {
   ensureGitignore,
   flattenDescription,
   formatTsvRow,
+  inferTags,
   lastKept,
   loadResults,
   nextExperimentNumber,

@@ -34,6 +34,7 @@ beforeAll(async () => {
   for (const [i, [status, bpb, description]] of RUN.entries()) {
     await appendResult(dir, {
       experiment: i,
+      tag: 'mar5',
       status,
       description,
       commit: String(i).repeat(40),
