@@ -122,6 +122,7 @@ export {
   REQUIRED_FILES,
   branchName,
   changedFiles,
+  checkedOutTag,
   commitFiles,
   createBranch,
   currentBranch,
@@ -152,6 +153,7 @@ export {
   ensureGitignore,
   flattenDescription,
   formatTsvRow,
+  inferTags,
   lastKept,
   loadResults,
   nextExperimentNumber,
@@ -165,7 +167,21 @@ export {
   type SummaryFields,
 } from './loop/results';
 export { acquireLock, isProcessAlive, lockPath, readLock, type LockInfo, type ReleaseLock } from './loop/lock';
-export { formatResultsReport, improvements, resultsReportJson, summarizeResults, type Improvement, type ReportOptions, type ResultsSummary } from './loop/report';
+export {
+  allTagsReportJson,
+  formatResultsReport,
+  formatTagsReport,
+  improvements,
+  resultsReportJson,
+  rowsByTag,
+  summarizeResults,
+  tagReportJson,
+  type Improvement,
+  type ReportOptions,
+  type ResultsReportJson,
+  type ResultsSummary,
+  type TagRows,
+} from './loop/report';
 export { renderProgressSvg, type PlotOptions } from './loop/plot';
 export { fingerprint, harnessDifferences } from './loop/fingerprint';
 export { requestStop, withdrawStop, type StopRequest } from './loop/control';

@@ -44,6 +44,7 @@ export function syntheticRows(count: number, options: { seed?: number; start?: n
     const description = baseline ? 'baseline' : `MATRIX_LR ${lr} -> ${newLr}`;
     const result: NewResult = {
       experiment,
+      tag: 'synthetic',
       status,
       description,
       commit,

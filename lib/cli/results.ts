@@ -1,23 +1,61 @@
 // `autoresearch results`: the experiments of a run, counts, the best and the top improvements.
+// One loop tag at a time (results.jsonl holds every tag's rows): --tag NAME, else the run branch
+// checked out, else the tag of the last row; --all shows every tag, each in its own section.
 import type { CommandModule } from 'yargs';
 
-import { formatResultsReport, resultsReportJson } from '../loop/report';
-import { loadResults } from '../loop/results';
+import { checkedOutTag } from '../loop/git';
+import { allTagsReportJson, describeTags, formatTagsReport, rowsByTag, tagReportJson, UNTAGGED, type TagRows } from '../loop/report';
+import { loadResults, type ResultRow } from '../loop/results';
+import { UsageError } from './exit';
 
 interface ResultsArgs {
   top: number;
   'kept-only': boolean;
   json: boolean;
   dir: string;
+  tag?: string;
+  all?: boolean;
+}
+
+/** The `--tag` option, shared with `autoresearch plot`. */
+export const TAG_OPTION = {
+  type: 'string',
+  describe: `the loop tag to show ('${UNTAGGED}' for rows from before results recorded their tag); default: the autoresearch/<tag> branch checked out, else the tag of the last experiment`,
+} as const;
+
+/**
+ * The tag a report shows: `requested` (a UsageError listing the tags present when no row has
+ * it), else the run branch's tag (`branchTag`, even before its first row), else the last row's.
+ */
+export function chooseTag(rows: readonly ResultRow[], requested: string | undefined, branchTag: string | null): TagRows {
+  const groups = rowsByTag(rows);
+  const group = (tag: string | null): TagRows => groups.find((g) => g.tag === tag) ?? { tag, rows: [] };
+  if (requested !== undefined) {
+    const tag = requested === UNTAGGED ? null : requested;
+    if (!groups.some((g) => g.tag === tag)) {
+      throw new UsageError(
+        groups.length === 0
+          ? `--tag ${requested}: there are no experiments yet`
+          : `--tag ${requested}: no experiment has that tag; the tags present are ${describeTags(groups)}. Name one of them, or pass --all for every tag`,
+      );
+    }
+    return group(tag);
+  }
+  if (branchTag !== null) return group(branchTag);
+  return group(rows[rows.length - 1]?.tag ?? null);
 }
 
 export const resultsCommand: CommandModule<object, ResultsArgs> = {
   command: 'results',
-  describe: 'Show the experiments of a run: table, counts, best val_bpb, top improvements',
+  describe: 'Show the experiments of a run (one loop tag): table, counts, best val_bpb, top improvements',
   builder: (y) =>
     y
       .option('top', { type: 'number', default: 5, describe: 'how many of the largest improvements to list' })
       .option('kept-only', { type: 'boolean', default: false, describe: 'list only kept experiments' })
+      .option('tag', TAG_OPTION)
+      // No default: yargs would count a default false as given, and refuse every --tag.
+      .option('all', { type: 'boolean', describe: 'show every loop tag, each in its own section' })
+      .conflicts('tag', 'all')
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
       .option('dir', { type: 'string', default: '.', describe: 'the research repository (where results.jsonl / results.tsv are)' })
       .check((argv) => {
@@ -27,6 +65,12 @@ export const resultsCommand: CommandModule<object, ResultsArgs> = {
   handler: async (argv) => {
     const { rows } = await loadResults(argv.dir);
     const options = { top: argv.top, keptOnly: argv['kept-only'] };
-    process.stdout.write((argv.json ? JSON.stringify(resultsReportJson(rows, options), null, 2) : formatResultsReport(rows, options)) + '\n');
+    const groups = rowsByTag(rows);
+    if (argv.all) {
+      process.stdout.write((argv.json ? JSON.stringify(allTagsReportJson(groups, options), null, 2) : formatTagsReport(groups, groups, options)) + '\n');
+      return;
+    }
+    const shown = chooseTag(rows, argv.tag, argv.tag === undefined ? await checkedOutTag(argv.dir) : null);
+    process.stdout.write((argv.json ? JSON.stringify(tagReportJson(groups, shown, options), null, 2) : formatTagsReport(groups, [shown], options)) + '\n');
   },
 };

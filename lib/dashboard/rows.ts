@@ -83,6 +83,7 @@ function parseDashboardRow(line: string): DashboardRow | string {
   if (typeof row.commit !== 'string') return 'no commit';
   const out = {
     experiment: row.experiment,
+    tag: typeof row.tag === 'string' && row.tag !== '' ? row.tag : null,
     status: row.status as ResultStatus,
   } as DashboardRow;
   for (const key of SUMMARY_KEYS) out[key] = typeof row[key] === 'number' && Number.isFinite(row[key]) ? row[key] : null;

@@ -191,6 +191,21 @@ export async function currentBranch(dir: string): Promise<string | null> {
   return name ?? null;
 }
 
+/**
+ * The tag of the run branch checked out in the repository holding `dir` (`autoresearch/<tag>`),
+ * or null: another branch, a detached HEAD, or no repository at all (a results.tsv alone).
+ */
+export async function checkedOutTag(dir: string): Promise<string | null> {
+  try {
+    const root = await git.findRoot({ fs, filepath: path.resolve(dir) });
+    const branch = await currentBranch(root);
+    const prefix = branchName('');
+    return branch !== null && branch.startsWith(prefix) && branch.length > prefix.length ? branch.slice(prefix.length) : null;
+  } catch {
+    return null;
+  }
+}
+
 // Branches are always named in full (refs/heads/…) when handed to isomorphic-git: see resetHard.
 
 /**

@@ -39,7 +39,8 @@ import { captureState, restoreOwnFiles, restoreRefs, undoAgentGitWork } from './
 import { appendResult, bestKept, nextExperimentNumber, readResults, type ResultRow, type ResultStatus } from './results';
 
 import type { LoopOptions, LoopOutcome } from './options';
-import { startUp, stateText, writeState, type RunState } from './start-up';
+import { stateText, writeState, type RunState } from './run-state';
+import { startUp } from './start-up';
 import { createExecutor } from './executors/create';
 
 export type { LoopOptions, LoopOutcome, SlurmLoopOptions } from './options';
@@ -168,6 +169,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
     ) => {
       const row = await appendResult(home, {
         experiment,
+        tag,
         status,
         description,
         commit,

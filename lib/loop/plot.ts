@@ -6,9 +6,11 @@
 // the system's fonts), for chats and reports; every mark carries data-experiment / data-val-bpb attributes and
 // a <title> tooltip; discarded outliers far above the kept range would flatten the interesting
 // part, so they are drawn as triangles on the top edge instead (counted in the legend).
+// The rows are one loop tag's: the x axis, labels and data-experiment attributes number them
+// within the tag (the baseline is #0), as `autoresearch results` does.
 import type { Resvg as ResvgClass } from '@resvg/resvg-js';
 
-import { workerOf } from './report';
+import { tagLabel, tagNumbering, workerOf } from './report';
 import { countByStatus, flattenDescription, type ResultRow } from './results';
 
 /** Options of {@link renderProgressSvg}. */
@@ -17,8 +19,10 @@ export interface PlotOptions {
   width?: number;
   /** Height in pixels (default 600). */
   height?: number;
-  /** Title (default: counts of the run). */
+  /** Title (default: counts of the run, and its tag when `tag` is given). */
   title?: string;
+  /** The loop tag the rows belong to, named in the default title (null: untagged rows). */
+  tag?: string | null;
   /** Characters of description shown next to a kept point (default 40; 0 for none). */
   labelChars?: number;
 }
@@ -56,8 +60,10 @@ function tickLabel(value: number, ticks: number[]): string {
   return value.toFixed(decimals);
 }
 
-/** The SVG progress chart of a run's results. */
-export function renderProgressSvg(rows: readonly ResultRow[], options: PlotOptions = {}): string {
+/** The SVG progress chart of one tag's results, numbered within the tag. */
+export function renderProgressSvg(tagRows: readonly ResultRow[], options: PlotOptions = {}): string {
+  const { number } = tagNumbering(tagRows);
+  const rows = tagRows.map((r) => ({ ...r, experiment: number(r.experiment) }));
   const width = options.width ?? 1200;
   const height = options.height ?? 600;
   const labelChars = options.labelChars ?? 40;
@@ -107,7 +113,7 @@ export function renderProgressSvg(rows: readonly ResultRow[], options: PlotOptio
   // --- title -------------------------------------------------------------------------------
   const title =
     options.title ??
-    `autoresearch progress: ${counts.total} experiment${counts.total === 1 ? '' : 's'}, ${counts.keep} kept, ${counts.discard} discarded, ${counts.crash} crashed`;
+    `autoresearch progress${options.tag === undefined ? '' : `, tag ${tagLabel(options.tag)}`}: ${counts.total} experiment${counts.total === 1 ? '' : 's'}, ${counts.keep} kept, ${counts.discard} discarded, ${counts.crash} crashed`;
   out.push(`<text class="title" x="${width / 2}" y="30" text-anchor="middle" font-size="18" font-weight="bold">${escapeXml(title)}</text>`);
   const first = rows[0];
   const best = kept.reduce<ResultRow | null>((b, r) => (b === null || r.val_bpb! < b.val_bpb! ? r : b), null);

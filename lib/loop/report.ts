@@ -1,6 +1,9 @@
 // The results report behind `autoresearch results`: counts by status, the best kept val_bpb and
 // its improvement over the baseline (the first row), the largest single improvements (kept
 // experiments ranked by how far they lowered the best so far), and a plain table.
+// One report covers one loop tag: results.jsonl holds every tag's rows under one global
+// numbering, so rows are grouped by tag (rowsByTag) and numbered within their tag for display
+// (each tag's baseline is #0); the stored experiment number stays in the JSON.
 import { bestKept, countByStatus, flattenDescription, type ResultRow, type ResultStatus } from './results';
 
 /** A kept experiment that lowered the best val_bpb so far. */
@@ -81,16 +84,62 @@ function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-/** The readable report: the table, the counts, the best and the top improvements. */
+/** How a null tag is shown, and what `--tag` takes to select those rows (a run tag cannot hold parentheses). */
+export const UNTAGGED = '(untagged)';
+
+/** The experiments of one loop tag, in file order. */
+export interface TagRows {
+  /** The tag; null for rows written before rows recorded it (and not inferred). */
+  tag: string | null;
+  rows: ResultRow[];
+}
+
+/** `rows` grouped by tag, the tags in the order of their first row. */
+export function rowsByTag(rows: readonly ResultRow[]): TagRows[] {
+  const groups = new Map<string | null, ResultRow[]>();
+  for (const row of rows) {
+    const group = groups.get(row.tag);
+    if (group) group.push(row);
+    else groups.set(row.tag, [row]);
+  }
+  return [...groups].map(([tag, tagRows]) => ({ tag, rows: tagRows }));
+}
+
+/** A tag as the report shows it: its name, or {@link UNTAGGED}. */
+export function tagLabel(tag: string | null): string {
+  return tag ?? UNTAGGED;
+}
+
+/** `a (8 experiments), (untagged) (1 experiment)`: the tags present, for reports and errors. */
+export function describeTags(groups: readonly TagRows[]): string {
+  return groups.map((g) => `${tagLabel(g.tag)} (${g.rows.length} experiment${g.rows.length === 1 ? '' : 's'})`).join(', ');
+}
+
+/**
+ * The number a row shows within `rows` (one tag's): its experiment number less the lowest one,
+ * so the baseline is #0 and #k is experiment first+k in results.jsonl (and in the logs). An
+ * offset, not a rank: rows of parallel workers arrive out of order, and a number a kill skipped
+ * stays skipped, as it does in the files.
+ */
+export function tagNumbering(rows: readonly ResultRow[]): { first: number; number: (experiment: number) => number } {
+  const first = rows.reduce((min, r) => Math.min(min, r.experiment), rows[0]?.experiment ?? 0);
+  return { first, number: (experiment) => experiment - first };
+}
+
+/**
+ * The readable report of one tag's `rows`: the table, the counts, the best and the top
+ * improvements, numbered within the rows (see {@link tagNumbering}).
+ */
 export function formatResultsReport(rows: readonly ResultRow[], options: ReportOptions = {}): string {
   const summary = summarizeResults(rows, options);
+  const { number } = tagNumbering(rows);
   const shown = options.keptOnly ? rows.filter((r) => r.status === 'keep') : rows;
   const lines: string[] = [];
   // Where each ran, when a parallel loop recorded it: the worker, and the node when it was not this one.
   const hasWorkers = shown.some((r) => workerOf(r) !== '');
   const header = ['#', 'commit', 'val_bpb', 'mem_gb', 'status', ...(hasWorkers ? ['worker'] : []), 'description'];
   const table = shown.map((r) => [
-    String(r.experiment),
+    String(number(r.experiment)),
     r.commit.slice(0, 7),
     r.status === 'crash' || r.val_bpb === null ? '-' : r.val_bpb.toFixed(6),
     r.status === 'crash' || r.peak_vram_mb === null ? '-' : (r.peak_vram_mb / 1024).toFixed(1),
@@ -109,7 +158,7 @@ export function formatResultsReport(rows: readonly ResultRow[], options: ReportO
   const { counts, baseline, best, improvement, top } = summary;
   lines.push(`${counts.total} experiment${counts.total === 1 ? '' : 's'}: ${counts.keep} kept, ${counts.discard} discarded, ${counts.crash} crashed`);
   if (best !== null && best.val_bpb !== null) {
-    let line = `best val_bpb ${best.val_bpb.toFixed(6)} (#${best.experiment}, ${best.commit.slice(0, 7)})`;
+    let line = `best val_bpb ${best.val_bpb.toFixed(6)} (#${number(best.experiment)}, ${best.commit.slice(0, 7)})`;
     if (improvement !== null && baseline !== null && baseline.val_bpb !== null) {
       line += `: ${improvement.absolute.toFixed(6)} below the baseline ${baseline.val_bpb.toFixed(6)} (${(improvement.relative * 100).toFixed(2)}%)`;
     }
@@ -119,9 +168,9 @@ export function formatResultsReport(rows: readonly ResultRow[], options: ReportO
   }
   if (top.length > 0) {
     lines.push('', `top ${top.length} improvement${top.length === 1 ? '' : 's'}:`);
-    const width = Math.max(...top.map((t) => String(t.experiment).length));
+    const width = Math.max(...top.map((t) => String(number(t.experiment)).length));
     for (const t of top) {
-      lines.push(`  #${String(t.experiment).padEnd(width)}  -${t.delta.toFixed(6)}  ${t.previousBest.toFixed(6)} -> ${t.val_bpb.toFixed(6)}  ${truncate(t.description, 70)}`);
+      lines.push(`  #${String(number(t.experiment)).padEnd(width)}  -${t.delta.toFixed(6)}  ${t.previousBest.toFixed(6)} -> ${t.val_bpb.toFixed(6)}  ${truncate(t.description, 70)}`);
     }
   }
   return lines.join('\n');
@@ -134,8 +183,69 @@ export function workerOf(row: ResultRow): string {
   return typeof hw.node === 'string' && hw.node !== '' && !hw.worker.startsWith('local:') ? `${hw.worker}@${hw.node}` : hw.worker;
 }
 
-/** The machine-readable report (`--json`): the summary and the experiments shown. */
-export function resultsReportJson(rows: readonly ResultRow[], options: ReportOptions = {}): ResultsSummary & { experiments: ResultRow[] } {
-  const shown = options.keptOnly ? rows.filter((r) => r.status === 'keep') : [...rows];
-  return { ...summarizeResults(rows, options), experiments: shown };
+/** A row of the JSON report: `index` is its number within the tag, `experiment` the stored one. */
+export type IndexedRow = ResultRow & { index: number };
+
+/** The machine-readable report of one tag's rows. */
+export interface ResultsReportJson extends Omit<ResultsSummary, 'baseline' | 'best' | 'top'> {
+  baseline: IndexedRow | null;
+  best: IndexedRow | null;
+  top: Array<Improvement & { index: number }>;
+  /** The experiments shown (every one, or the kept ones with keptOnly). */
+  experiments: IndexedRow[];
+}
+
+/** The machine-readable report (`--json`) of one tag's `rows`: the summary and the experiments shown. */
+export function resultsReportJson(rows: readonly ResultRow[], options: ReportOptions = {}): ResultsReportJson {
+  const { number } = tagNumbering(rows);
+  const indexed = (row: ResultRow): IndexedRow => ({ index: number(row.experiment), ...row });
+  const summary = summarizeResults(rows, options);
+  const shown = options.keptOnly ? rows.filter((r) => r.status === 'keep') : rows;
+  return {
+    ...summary,
+    baseline: summary.baseline && indexed(summary.baseline),
+    best: summary.best && indexed(summary.best),
+    top: summary.top.map((t) => ({ index: number(t.experiment), ...t })),
+    experiments: shown.map(indexed),
+  };
+}
+
+/** The first line of a tag's section: which tag, and how its numbers map to the stored ones. */
+function tagHeading(group: TagRows): string {
+  const name = group.tag === null ? `${UNTAGGED}: rows written before results recorded their loop tag` : `tag ${group.tag}`;
+  const { first } = tagNumbering(group.rows);
+  return first > 0 ? `${name} (#0 is experiment ${first} in results.jsonl)` : name;
+}
+
+/**
+ * The readable report of the tags `shown`, each in its own section, among every tag present
+ * (`groups`, from {@link rowsByTag} of all rows): the tags not shown are listed with their
+ * counts, so a report of one tag never hides that others exist.
+ */
+export function formatTagsReport(groups: readonly TagRows[], shown: readonly TagRows[], options: ReportOptions = {}): string {
+  if (groups.length === 0) return formatResultsReport([], options); // no rows: no tag to name
+  const sections = shown.map((g) => `${tagHeading(g)}\n\n${formatResultsReport(g.rows, options)}`);
+  const others = groups.filter((g) => !shown.some((s) => s.tag === g.tag));
+  if (others.length > 0) sections.push(`other tags: ${describeTags(others)}; \`--tag NAME\` shows one, \`--all\` every tag`);
+  return sections.join('\n\n');
+}
+
+/** Every tag present and its number of experiments, as the JSON reports list them. */
+export type TagCounts = Array<{ tag: string | null; experiments: number }>;
+
+function tagCounts(groups: readonly TagRows[]): TagCounts {
+  return groups.map((g) => ({ tag: g.tag, experiments: g.rows.length }));
+}
+
+/**
+ * The machine-readable report of one tag (`results --json`): {@link resultsReportJson}'s, led by
+ * the tag shown and every tag present (`groups`, from {@link rowsByTag} of all rows).
+ */
+export function tagReportJson(groups: readonly TagRows[], shown: TagRows, options: ReportOptions = {}): { tag: string | null; tags: TagCounts } & ResultsReportJson {
+  return { tag: shown.tag, tags: tagCounts(groups), ...resultsReportJson(shown.rows, options) };
+}
+
+/** The machine-readable report of every tag (`results --all --json`): one section per tag. */
+export function allTagsReportJson(groups: readonly TagRows[], options: ReportOptions = {}): { tags: TagCounts; sections: Array<{ tag: string | null } & ResultsReportJson> } {
+  return { tags: tagCounts(groups), sections: groups.map((g) => ({ tag: g.tag, ...resultsReportJson(g.rows, options) })) };
 }

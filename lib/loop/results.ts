@@ -1,12 +1,14 @@
 // The research log: `results.tsv` exactly as the reference writes it (SPEC §7), and
-// `results.jsonl`, one JSON object per experiment with everything the TSV leaves out (every
-// summary field, parent and experiment commits, agent, time, the diff, the fingerprint).
+// `results.jsonl`, one JSON object per experiment with everything the TSV leaves out (the loop
+// tag, every summary field, parent and experiment commits, agent, time, the diff, the fingerprint).
 // Design choices:
 // - Appends are one write + fsync per file, results.jsonl first: it is the source of truth, and
 //   results.tsv is a view of it that readResults() re-derives when a kill left the two apart.
 // - A torn last line (kill -9 in the middle of a write) is dropped and truncated away on read;
 //   a broken line elsewhere is an error naming the line, never skipped silently.
 // - Neither file is committed: ensureGitignore() lists them (and the other loop files).
+// - Experiment numbers are global to the file (every tag's rows share it, logs key on them);
+//   each row names its tag so reports can tell the runs apart (loadResults, inferTags).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -14,6 +16,7 @@ import { GitRepoError, ResultsError } from '../errors';
 import { SUMMARY_KEYS, type ExperimentSummary, type SummaryKey } from '../runner/types';
 import { commitFiles, fileAt, headSha, trackedFiles } from './git';
 import { LOOP_IGNORES, RESULTS_JSONL, RESULTS_TSV, isLoopPath } from './paths';
+import { readState, type RunState } from './run-state';
 
 /** The header line of results.tsv (SPEC §7). */
 export const TSV_HEADER = 'commit\tval_bpb\tmemory_gb\tstatus\tdescription';
@@ -38,8 +41,13 @@ export type SummaryFields = { [K in SummaryKey]: number | null };
 
 /** One experiment as results.jsonl stores it (keys in this order). */
 export interface ResultRow extends SummaryFields {
-  /** Experiment number within the run: 0 is the baseline. */
+  /** Experiment number, global to results.jsonl (all tags share it; logs key on it). */
   experiment: number;
+  /**
+   * The loop tag (`autoresearch loop --tag`) the experiment belongs to; null for a row written
+   * before rows recorded it, unless {@link loadResults} could infer it (see {@link inferTags}).
+   */
+  tag: string | null;
   status: ResultStatus;
   /** What the experiment tried, as the agent described it. */
   description: string;
@@ -59,6 +67,8 @@ export interface ResultRow extends SummaryFields {
 /** What the loop hands to {@link appendResult}. */
 export interface NewResult {
   experiment: number;
+  /** The loop tag of the run. */
+  tag: string;
   status: ResultStatus;
   description: string;
   commit: string;
@@ -97,6 +107,7 @@ export function formatTsvRow(row: ResultRow): string {
 function checkNewResult(result: NewResult): void {
   const problems: string[] = [];
   if (!Number.isInteger(result.experiment) || result.experiment < 0) problems.push(`experiment ${result.experiment} is not a non-negative integer`);
+  if (typeof result.tag !== 'string' || result.tag === '') problems.push('the loop tag is empty');
   if (!RESULT_STATUSES.includes(result.status)) problems.push(`status '${result.status}' is not keep, discard or crash`);
   if (!/^[0-9a-f]{7,40}$/.test(result.commit)) problems.push(`commit '${result.commit}' is not a commit sha`);
   if (result.status !== 'crash' && !(result.summary && Number.isFinite(result.summary.val_bpb))) {
@@ -114,6 +125,7 @@ export function toResultRow(result: NewResult): ResultRow {
   }
   return {
     experiment: result.experiment,
+    tag: result.tag,
     status: result.status,
     ...summary,
     description: result.description,
@@ -190,6 +202,7 @@ function parseRow(line: string, lineNumber: number, file: string): ResultRow {
   for (const key of SUMMARY_KEYS) summary[key] = typeof row[key] === 'number' ? row[key] : null;
   return {
     experiment: row.experiment,
+    tag: typeof row.tag === 'string' && row.tag !== '' ? row.tag : null,
     status: row.status as ResultStatus,
     ...summary,
     description: typeof row.description === 'string' ? row.description : '',
@@ -309,6 +322,7 @@ export function parseResultsTsv(text: string, file = RESULTS_TSV): ResultRow[] {
     summary.peak_vram_mb = crashed ? null : Number(memory) * 1024;
     return {
       experiment: i,
+      tag: null,
       status: status as ResultStatus,
       ...summary,
       description: rest.join(' '),
@@ -326,13 +340,26 @@ export function parseResultsTsv(text: string, file = RESULTS_TSV): ResultRow[] {
 export type ResultsSource = typeof RESULTS_JSONL | typeof RESULTS_TSV;
 
 /**
+ * `rows` with the tag filled in where a row has none (written before rows recorded it) and the
+ * run state can tell: run.json is rewritten when a new tag starts, with `firstExperiment` the
+ * next unused number, and numbers are never reused, so every row numbered from there on is that
+ * tag's. Rows below it belong to earlier tags run.json no longer names: they stay null.
+ */
+export function inferTags(rows: readonly ResultRow[], state: Pick<RunState, 'tag' | 'firstExperiment'> | null): ResultRow[] {
+  const usable = state !== null && typeof state.tag === 'string' && state.tag !== '' && Number.isInteger(state.firstExperiment);
+  return rows.map((row) => (usable && row.tag === null && row.experiment >= state.firstExperiment ? { ...row, tag: state.tag } : row));
+}
+
+/**
  * The rows for a report, read-only: results.jsonl when present, else results.tsv (e.g. the
- * reference's). A ResultsError when `dir` has neither.
+ * reference's); tags missing from old rows inferred from the run state ({@link inferTags}).
+ * A ResultsError when `dir` has neither.
  */
 export async function loadResults(dir: string): Promise<{ rows: ResultRow[]; source: ResultsSource }> {
-  if (fs.existsSync(path.join(dir, RESULTS_JSONL))) return { rows: await readResults(dir, { repair: false }), source: RESULTS_JSONL };
+  const tagged = async (rows: ResultRow[]) => inferTags(rows, await readState(dir));
+  if (fs.existsSync(path.join(dir, RESULTS_JSONL))) return { rows: await tagged(await readResults(dir, { repair: false })), source: RESULTS_JSONL };
   const tsvPath = path.join(dir, RESULTS_TSV);
-  if (fs.existsSync(tsvPath)) return { rows: parseResultsTsv(await fs.promises.readFile(tsvPath, 'utf8')), source: RESULTS_TSV };
+  if (fs.existsSync(tsvPath)) return { rows: await tagged(parseResultsTsv(await fs.promises.readFile(tsvPath, 'utf8'))), source: RESULTS_TSV };
   throw new ResultsError(`No ${RESULTS_JSONL} or ${RESULTS_TSV} in ${path.resolve(dir)}: run \`autoresearch loop\` there first, or pass --dir.`);
 }
 

@@ -1,8 +1,5 @@
 // The loop's start: every check a start can fail, before anything is written, then the run's
-// branch; and the per-run state file (.autoresearch/run.json) the loop keeps beside the results.
-import fs from 'node:fs/promises';
-import path from 'node:path';
-
+// branch. The per-run state file it reads is in run-state.ts.
 import { findPreparedDataset, readPreparedMeta } from '../data/prepared';
 import { verifyPreparedData } from '../data/verify';
 import { env } from '../env';
@@ -11,38 +8,11 @@ import { DEFAULT_TIME_BUDGET } from '../runner/run-experiment';
 import { fingerprint, harnessDifferences, type Fingerprint } from './fingerprint';
 import { branchName, changedFiles, checkTag, createBranch, defaultTag, revertExcept, trackedFiles, type RepoInfo } from './git';
 import type { LoopOptions } from './options';
-import { isLoopPath, STATE_DIR } from './paths';
+import { isLoopPath } from './paths';
 import { ensureGitignore, readResults } from './results';
+import { readState, type RunState } from './run-state';
 
 export const CONFIG = 'train/config.ts';
-
-/** Per-run state kept beside the results: where this tag's rows start, the noise measured. */
-export interface RunState {
-  tag: string;
-  firstExperiment: number;
-  noise?: number;
-  /** The lowest experiment number never handed out (written before a number is used). */
-  nextExperiment?: number;
-}
-
-export function stateText(state: RunState): string {
-  return JSON.stringify(state, null, 2) + '\n';
-}
-
-export async function readState(dir: string): Promise<RunState | null> {
-  try {
-    return JSON.parse(await fs.readFile(path.join(dir, STATE_DIR, 'run.json'), 'utf8')) as RunState;
-  } catch {
-    return null;
-  }
-}
-
-export async function writeState(dir: string, state: RunState): Promise<void> {
-  await fs.mkdir(path.join(dir, STATE_DIR), { recursive: true });
-  const file = path.join(dir, STATE_DIR, 'run.json');
-  await fs.writeFile(`${file}.tmp`, stateText(state));
-  await fs.rename(`${file}.tmp`, file);
-}
 
 /** What start-up established: every check passed, the run's branch checked out. */
 export interface StartUp {

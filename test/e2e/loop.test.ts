@@ -60,6 +60,7 @@ test('--max 4 with the builtin agent: baseline + 4 rows, kept commits only on th
   const rows = await readResults(dir);
   expect(rows.map((r) => r.experiment)).toEqual([0, 1, 2, 3, 4]);
   expect(rows[0]).toMatchObject({ status: 'keep', description: 'baseline' });
+  expect(rows.map((r) => r.tag)).toEqual(Array(5).fill('test'));
   // results.tsv mirrors results.jsonl
   const tsv = fs.readFileSync(path.join(dir, 'results.tsv'), 'utf8').trim().split('\n');
   expect(tsv[0]).toBe('commit\tval_bpb\tmemory_gb\tstatus\tdescription');

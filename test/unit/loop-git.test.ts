@@ -7,6 +7,7 @@ import path from 'node:path';
 import { BranchExistsError, ConfigError, GitRepoError } from '../../lib/errors';
 import {
   changedFiles,
+  checkedOutTag,
   commitFiles,
   createBranch,
   currentBranch,
@@ -110,6 +111,22 @@ describe('branches', () => {
     expect(fs.readFileSync(path.join(repo.dir, 'train/config.ts'), 'utf8')).toContain('DEPTH = 6');
     expect(porcelain(repo.dir)).toBe('');
     expect(gitCliStatus(repo.dir, 'fsck', '--full').status).toBe(0);
+  });
+
+  test('checkedOutTag: the tag of the run branch checked out, from the repository or a folder in it', async () => {
+    repo = makeRepo({ files: { 'exp/program.md': '# exp\n' } });
+    expect(await checkedOutTag(repo.dir)).toBeNull(); // main
+    gitCli(repo.dir, 'checkout', '-q', '-b', 'autoresearch/mar5');
+    expect(await checkedOutTag(repo.dir)).toBe('mar5');
+    expect(await checkedOutTag(path.join(repo.dir, 'exp'))).toBe('mar5');
+    gitCli(repo.dir, 'checkout', '-q', '--detach');
+    expect(await checkedOutTag(repo.dir)).toBeNull();
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-nogit-'));
+    try {
+      expect(await checkedOutTag(bare)).toBeNull();
+    } finally {
+      fs.rmSync(bare, { recursive: true, force: true });
+    }
   });
 
   test('a tag that cannot be part of a branch name is refused', async () => {

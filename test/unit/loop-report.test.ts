@@ -1,13 +1,26 @@
-// Reports and the progress chart from a constructed run, and both commands through the real CLI.
+// Reports and the progress chart from a constructed run, one loop tag or several in one file,
+// and both commands through the real CLI.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { chooseTag } from '../../lib/cli/results';
+import { UsageError } from '../../lib/cli/exit';
 import { renderProgressSvg, niceTicks } from '../../lib/loop/plot';
-import { formatResultsReport, workerOf, summarizeResults } from '../../lib/loop/report';
-import { appendResult, readResults, type ResultRow, type ResultStatus } from '../../lib/loop/results';
+import {
+  describeTags,
+  formatResultsReport,
+  formatTagsReport,
+  resultsReportJson,
+  rowsByTag,
+  summarizeResults,
+  workerOf,
+} from '../../lib/loop/report';
+import { appendResult, readResults, toResultRow, type NewResult, type ResultRow, type ResultStatus } from '../../lib/loop/results';
+import { writeState } from '../../lib/loop/run-state';
 import type { ExperimentSummary } from '../../lib/runner/types';
+import { gitCli, makeRepo } from '../git-fixtures';
 
 const ROOT = path.join(__dirname, '../..');
 
@@ -27,23 +40,40 @@ function summary(valBpb: number): ExperimentSummary {
   return { val_bpb: valBpb, training_seconds: 300, total_seconds: 320, peak_vram_mb: 2048, mfu_percent: 1, total_tokens_M: 1, num_steps: 10, num_params_M: 1, depth: 4 };
 }
 
+function newResult(experiment: number, tag: string, status: ResultStatus, bpb: number | null, description: string): NewResult {
+  return {
+    experiment,
+    tag,
+    status,
+    description,
+    commit: String(experiment).repeat(40),
+    parent: description === 'baseline' ? null : '0'.repeat(40),
+    agent: 'test',
+    summary: bpb === null ? null : summary(bpb),
+    diff: '',
+    fingerprint: { hardware: {}, harness: {} },
+  };
+}
+
+// `loop --tag a`, then `loop --tag b` in the same folder: numbers are global, so b's baseline is
+// experiment 3; b ran two workers, whose experiment 5 finished before 4.
+const TWO_TAGS: Array<[number, string, ResultStatus, number | null, string]> = [
+  [0, 'a', 'keep', 1.0, 'baseline'],
+  [1, 'a', 'discard', 1.01, 'switch to GeLU'],
+  [2, 'a', 'keep', 0.98, 'increase LR to 0.05'],
+  [3, 'b', 'keep', 1.2, 'baseline'],
+  [5, 'b', 'keep', 1.1, 'depth 6'],
+  [4, 'b', 'crash', null, 'double the width (OOM)'],
+  [6, 'b', 'keep', 1.05, 'warmdown 0.7'],
+];
+const twoTags: ResultRow[] = TWO_TAGS.map(([n, tag, status, bpb, description]) => toResultRow(newResult(n, tag, status, bpb, description)));
+const tagRows = (tag: string | null) => twoTags.filter((r) => r.tag === tag);
+
 let dir: string;
 let rows: ResultRow[];
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-report-'));
-  for (const [i, [status, bpb, description]] of RUN.entries()) {
-    await appendResult(dir, {
-      experiment: i,
-      status,
-      description,
-      commit: String(i).repeat(40),
-      parent: i === 0 ? null : '0'.repeat(40),
-      agent: 'test',
-      summary: bpb === null ? null : summary(bpb),
-      diff: '',
-      fingerprint: { hardware: {}, harness: {} },
-    });
-  }
+  for (const [i, [status, bpb, description]] of RUN.entries()) await appendResult(dir, newResult(i, 'mar5', status, bpb, description));
   rows = await readResults(dir);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -75,6 +105,96 @@ describe('report', () => {
     const kept = formatResultsReport(rows, { keptOnly: true }).split('\n');
     expect(kept.slice(1, 5).map((l) => l.split(/\s+/)[0])).toEqual(['0', '2', '4', '6']);
     expect(kept[5]).toBe('');
+  });
+});
+
+describe('several loop tags in one file', () => {
+  test('rows group by tag, in the order of each tag\'s first row', () => {
+    const groups = rowsByTag(twoTags);
+    expect(groups.map((g) => [g.tag, g.rows.map((r) => r.experiment)])).toEqual([
+      ['a', [0, 1, 2]],
+      ['b', [3, 5, 4, 6]],
+    ]);
+    expect(describeTags(groups)).toBe('a (3 experiments), b (4 experiments)');
+    expect(describeTags(rowsByTag([{ ...twoTags[0]!, tag: null }]))).toBe('(untagged) (1 experiment)');
+  });
+
+  test('a tag\'s report numbers within the tag: its baseline is #0, workers\' rows by their number', () => {
+    const lines = formatResultsReport(tagRows('b'), { top: 2 }).split('\n');
+    expect(lines.slice(1, 5).map((l) => l.split(/\s+/).slice(0, 2))).toEqual([
+      ['0', '3333333'],
+      ['2', '5555555'],
+      ['1', '4444444'],
+      ['3', '6666666'],
+    ]);
+    const text = lines.join('\n');
+    expect(text).toContain('4 experiments: 3 kept, 0 discarded, 1 crashed');
+    expect(text).toContain('best val_bpb 1.050000 (#3, 6666666): 0.150000 below the baseline 1.200000 (12.50%)');
+    expect(text).toMatch(/top 2 improvements:\n {2}#2 {2}-0\.100000 {2}1\.200000 -> 1\.100000 {2}depth 6\n {2}#3 {2}-0\.050000/);
+  });
+
+  test('the JSON keeps the stored experiment number and adds the number within the tag as index', () => {
+    const report = resultsReportJson(tagRows('b'), { top: 1 });
+    expect(report.experiments.map((r) => [r.index, r.experiment])).toEqual([[0, 3], [2, 5], [1, 4], [3, 6]]);
+    expect([report.baseline?.index, report.baseline?.experiment]).toEqual([0, 3]);
+    expect([report.best?.index, report.best?.experiment]).toEqual([3, 6]);
+    expect(report.top.map((t) => [t.index, t.experiment])).toEqual([[2, 5]]);
+    expect(resultsReportJson(tagRows('b'), { keptOnly: true }).experiments.map((r) => r.index)).toEqual([0, 2, 3]);
+  });
+
+  test('the text names the tag shown and lists the others with their counts', () => {
+    const groups = rowsByTag(twoTags);
+    const b = formatTagsReport(groups, [groups[1]!]);
+    expect(b.split('\n')[0]).toBe('tag b (#0 is experiment 3 in results.jsonl)');
+    expect(b).not.toContain('switch to GeLU');
+    expect(b.endsWith('other tags: a (3 experiments); `--tag NAME` shows one, `--all` every tag')).toBe(true);
+    const a = formatTagsReport(groups, [groups[0]!]);
+    expect(a.split('\n')[0]).toBe('tag a');
+    expect(a).toContain('other tags: b (4 experiments)');
+    const all = formatTagsReport(groups, groups);
+    expect(all.match(/^tag \w.*$/gm)).toEqual(['tag a', 'tag b (#0 is experiment 3 in results.jsonl)']);
+    expect(all).not.toContain('other tags');
+    expect(all.match(/^0 +\d{7} /gm)).toHaveLength(2); // each section has its own baseline #0
+  });
+
+  test('rows without a tag form their own section, named as such', () => {
+    const old = twoTags.map((r) => (r.tag === 'a' ? { ...r, tag: null } : r));
+    const groups = rowsByTag(old);
+    const text = formatTagsReport(groups, [groups[0]!]);
+    expect(text.split('\n')[0]).toBe('(untagged): rows written before results recorded their loop tag');
+    expect(text).toContain('other tags: b (4 experiments)');
+    expect(formatTagsReport(groups, [groups[1]!])).toContain('other tags: (untagged) (3 experiments)');
+  });
+
+  test('an empty file reports no experiments and no tag', () => {
+    expect(formatTagsReport([], [{ tag: null, rows: [] }]).split('\n')[1]).toBe('(no experiments)');
+  });
+});
+
+describe('the tag a report shows (chooseTag)', () => {
+  const tags = (group: { tag: string | null; rows: ResultRow[] }) => [group.tag, group.rows.map((r) => r.experiment)];
+
+  test('--tag NAME, else the run branch checked out, else the tag of the last row', () => {
+    expect(tags(chooseTag(twoTags, 'a', 'b'))).toEqual(['a', [0, 1, 2]]);
+    expect(tags(chooseTag(twoTags, undefined, 'a'))).toEqual(['a', [0, 1, 2]]);
+    expect(tags(chooseTag(twoTags, undefined, null))).toEqual(['b', [3, 5, 4, 6]]);
+    expect(tags(chooseTag(twoTags.slice(0, 3), undefined, null))).toEqual(['a', [0, 1, 2]]);
+    // The branch of a run whose baseline is still running: that tag, with no rows yet.
+    expect(tags(chooseTag(twoTags, undefined, 'c'))).toEqual(['c', []]);
+    expect(tags(chooseTag([], undefined, null))).toEqual([null, []]);
+  });
+
+  test('old rows without a tag: the last row\'s (null), or --tag (untagged)', () => {
+    const old = twoTags.map((r) => ({ ...r, tag: null }));
+    expect(tags(chooseTag(old, undefined, null))).toEqual([null, [0, 1, 2, 3, 5, 4, 6]]);
+    expect(tags(chooseTag([...old.slice(0, 3), ...tagRows('b')], '(untagged)', 'b'))).toEqual([null, [0, 1, 2]]);
+  });
+
+  test('an unknown --tag is a usage error naming the tags present', () => {
+    expect(() => chooseTag(twoTags, 'c', null)).toThrow(UsageError);
+    expect(() => chooseTag(twoTags, 'c', null)).toThrow('--tag c: no experiment has that tag; the tags present are a (3 experiments), b (4 experiments). Name one of them, or pass --all for every tag');
+    expect(() => chooseTag(twoTags, '(untagged)', null)).toThrow(/--tag \(untagged\): no experiment has that tag/);
+    expect(() => chooseTag([], 'a', null)).toThrow('--tag a: there are no experiments yet');
   });
 });
 
@@ -160,26 +280,38 @@ describe('progress chart', () => {
     expect(niceTicks(0, 100, 10, true)).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
   });
 
+  test('a later tag\'s chart numbers within the tag and names it in the title', () => {
+    const text = renderProgressSvg(tagRows('b'), { tag: 'b' });
+    expect(text).toContain('autoresearch progress, tag b: 4 experiments, 3 kept, 0 discarded, 1 crashed');
+    expect(text).toContain('best val_bpb 1.050000 (#3), baseline 1.200000');
+    const kept = text.match(/<g class="kept">([\s\S]*?)<\/g>/)![1]!;
+    expect([...kept.matchAll(/data-experiment="(\d+)"/g)].map((m) => Number(m[1]))).toEqual([0, 2, 3]);
+    expect([...text.matchAll(/class="x-tick-label"[^>]*>([^<]+)</g)].map((m) => m[1])).toEqual(['0', '1', '2', '3']);
+    expect(renderProgressSvg(tagRows('b'), { tag: null })).toContain('autoresearch progress, tag (untagged): 4 experiments');
+  });
+
   test('an empty run still draws', () => {
     expect(renderProgressSvg([])).toContain('0 experiments, 0 kept, 0 discarded, 0 crashed');
   });
 });
 
-describe('the commands', () => {
-  function cli(...args: string[]) {
-    const out = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'bin/autoresearch.ts'), ...args], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    return { status: out.status, stdout: out.stdout, stderr: out.stderr };
-  }
+function cli(...args: string[]) {
+  const out = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'bin/autoresearch.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+}
 
+describe('the commands', () => {
   test('results --json', () => {
     const run = cli('results', '--json', '--top', '1', '--dir', dir);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const report = JSON.parse(run.stdout);
+    expect(report.tag).toBe('mar5');
+    expect(report.tags).toEqual([{ tag: 'mar5', experiments: 8 }]);
     expect(report.counts).toEqual({ keep: 4, discard: 3, crash: 1, total: 8 });
     expect(report.best.experiment).toBe(6);
     expect(report.baseline.val_bpb).toBe(1);
@@ -209,8 +341,8 @@ describe('the commands', () => {
     const out = path.join(dir, 'chart.svg');
     const run = cli('plot', '--out', out, '--dir', dir);
     expect(run.status).toBe(0);
-    expect(run.stdout).toBe(`${out}: 8 experiments\n`);
-    expect(fs.readFileSync(out, 'utf8')).toBe(renderProgressSvg(rows));
+    expect(run.stdout).toBe(`${out}: 8 experiments of tag mar5\n`);
+    expect(fs.readFileSync(out, 'utf8')).toBe(renderProgressSvg(rows, { tag: 'mar5' }));
 
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-none-'));
     try {
@@ -221,6 +353,83 @@ describe('the commands', () => {
       }
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the commands on several loop tags', () => {
+  let multi: string;
+  beforeAll(async () => {
+    multi = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-tags-'));
+    for (const [n, tag, status, bpb, description] of TWO_TAGS) await appendResult(multi, newResult(n, tag, status, bpb, description));
+  });
+  afterAll(() => fs.rmSync(multi, { recursive: true, force: true }));
+
+  test('results: the last row\'s tag by default, --tag NAME, --all', () => {
+    const byDefault = cli('results', '--dir', multi);
+    expect(byDefault.status).toBe(0);
+    expect(byDefault.stdout.split('\n')[0]).toBe('tag b (#0 is experiment 3 in results.jsonl)');
+    expect(byDefault.stdout).toContain('best val_bpb 1.050000 (#3, 6666666): 0.150000 below the baseline 1.200000');
+    expect(byDefault.stdout).toContain('other tags: a (3 experiments)');
+
+    const a = JSON.parse(cli('results', '--tag', 'a', '--json', '--dir', multi).stdout);
+    expect([a.tag, a.tags]).toEqual(['a', [{ tag: 'a', experiments: 3 }, { tag: 'b', experiments: 4 }]]);
+    expect(a.counts).toEqual({ keep: 2, discard: 1, crash: 0, total: 3 });
+    expect(a.best).toMatchObject({ index: 2, experiment: 2, val_bpb: 0.98 });
+
+    const all = JSON.parse(cli('results', '--all', '--json', '--dir', multi).stdout);
+    expect(all.sections.map((s: { tag: string; baseline: { index: number; experiment: number } }) => [s.tag, s.baseline.index, s.baseline.experiment])).toEqual([
+      ['a', 0, 0],
+      ['b', 0, 3],
+    ]);
+  });
+
+  test('an unknown --tag, or --tag with --all, is a usage error (exit 2)', () => {
+    const unknown = cli('results', '--tag', 'c', '--dir', multi);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toBe(
+      'autoresearch: --tag c: no experiment has that tag; the tags present are a (3 experiments), b (4 experiments). ' +
+        'Name one of them, or pass --all for every tag (see autoresearch results --help)\n',
+    );
+    const both = cli('results', '--tag', 'a', '--all', '--dir', multi);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/mutually exclusive/);
+    const plot = cli('plot', '--tag', 'c', '--dir', multi);
+    expect(plot.status).toBe(2);
+    expect(plot.stderr).toMatch(/--tag c: no experiment has that tag.*\(see autoresearch plot --help\)/);
+  });
+
+  test('on a run branch autoresearch/<tag>, results and plot show that tag', () => {
+    const repo = makeRepo();
+    try {
+      gitCli(repo.dir, 'checkout', '-q', '-b', 'autoresearch/a');
+      fs.copyFileSync(path.join(multi, 'results.jsonl'), path.join(repo.dir, 'results.jsonl'));
+      const run = cli('results', '--json', '--dir', repo.dir);
+      expect(run.status).toBe(0);
+      expect(JSON.parse(run.stdout).tag).toBe('a');
+      const out = path.join(repo.dir, 'a.svg');
+      expect(cli('plot', '--out', out, '--dir', repo.dir).stdout).toBe(`${out}: 3 experiments of tag a\n`);
+      expect(fs.readFileSync(out, 'utf8')).toBe(renderProgressSvg(tagRows('a'), { tag: 'a' }));
+    } finally {
+      repo.cleanup();
+    }
+  });
+
+  test('rows written before rows recorded their tag: the run state\'s tag from its first experiment, the rest untagged', async () => {
+    const old = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-old-'));
+    try {
+      const lines = twoTags.map(({ tag: _tag, ...row }) => JSON.stringify(row) + '\n');
+      fs.writeFileSync(path.join(old, 'results.jsonl'), lines.join(''));
+      await writeState(old, { tag: 'b', firstExperiment: 3 });
+      const all = JSON.parse(cli('results', '--all', '--json', '--dir', old).stdout);
+      expect(all.tags).toEqual([{ tag: null, experiments: 3 }, { tag: 'b', experiments: 4 }]);
+      const untagged = cli('results', '--tag', '(untagged)', '--dir', old);
+      expect(untagged.status).toBe(0);
+      expect(untagged.stdout.split('\n')[0]).toBe('(untagged): rows written before results recorded their loop tag');
+      expect(untagged.stdout).toContain('other tags: b (4 experiments)');
+    } finally {
+      fs.rmSync(old, { recursive: true, force: true });
     }
   });
 });

@@ -12,13 +12,18 @@ import {
   bestKept,
   countByStatus,
   ensureGitignore,
+  inferTags,
   lastKept,
+  loadResults,
   nextExperimentNumber,
   parseResultsTsv,
   readResults,
   runningBest,
+  toResultRow,
   type NewResult,
+  type ResultRow,
 } from '../../lib/loop/results';
+import { writeState, type RunState } from '../../lib/loop/run-state';
 import { gitCli, gitCliStatus, makeRepo, writeFile, type FixtureRepo } from '../git-fixtures';
 
 let dir: string;
@@ -45,6 +50,7 @@ const fingerprint = { hardware: { device: 'cpu', threads: 2 }, harness: { versio
 
 function result(overrides: Partial<NewResult> & Pick<NewResult, 'experiment' | 'status'>): NewResult {
   return {
+    tag: 'mar5',
     description: 'baseline',
     commit: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
     parent: null,
@@ -105,7 +111,7 @@ describe('appendResult', () => {
     expect(lines).toHaveLength(4);
     expect(lines[3]).toBe('');
     expect(Object.keys(JSON.parse(lines[0]!))).toEqual([
-      'experiment', 'status', 'val_bpb', 'training_seconds', 'total_seconds', 'peak_vram_mb', 'mfu_percent',
+      'experiment', 'tag', 'status', 'val_bpb', 'training_seconds', 'total_seconds', 'peak_vram_mb', 'mfu_percent',
       'total_tokens_M', 'num_steps', 'num_params_M', 'depth', 'description', 'commit', 'parent', 'agent', 'time',
       'fingerprint', 'diff',
     ]);
@@ -113,6 +119,7 @@ describe('appendResult', () => {
     expect(rows.map((r) => r.experiment)).toEqual([0, 1, 2]);
     expect(rows[1]).toEqual({
       experiment: 1,
+      tag: 'mar5',
       status: 'discard',
       ...summary(1.005, 44100),
       description: DISCARD.description,
@@ -131,6 +138,7 @@ describe('appendResult', () => {
     await expect(appendResult(dir, { ...KEEP, summary: summary(Number.NaN, 1) })).rejects.toThrow(ResultsError);
     await expect(appendResult(dir, { ...KEEP, commit: 'HEAD' })).rejects.toThrow(/not a commit sha/);
     await expect(appendResult(dir, { ...KEEP, experiment: -1 })).rejects.toThrow(/non-negative integer/);
+    await expect(appendResult(dir, { ...KEEP, tag: '' })).rejects.toThrow(/the loop tag is empty/);
     expect(fs.existsSync(path.join(dir, 'results.jsonl'))).toBe(false);
   });
 });
@@ -185,6 +193,43 @@ describe('readResults after a kill', () => {
 
   test('no results yet: an empty list', async () => {
     expect(await readResults(dir)).toEqual([]);
+  });
+});
+
+describe('the loop tag of a row', () => {
+  /** A results.jsonl line as rows were written before they recorded their tag. */
+  function untaggedLine(result: NewResult): string {
+    const { tag: _tag, ...row } = toResultRow(result);
+    return JSON.stringify(row) + '\n';
+  }
+
+  test('rows written before rows recorded the tag read as null; the next append records it', async () => {
+    fs.writeFileSync(path.join(dir, 'results.jsonl'), untaggedLine(KEEP) + untaggedLine(DISCARD));
+    await appendResult(dir, { ...CRASH, tag: 'mar6' });
+    expect((await readResults(dir)).map((r) => [r.experiment, r.tag])).toEqual([[0, null], [1, null], [2, 'mar6']]);
+  });
+
+  test('inferTags: rows from the run state\'s firstExperiment on are its tag; earlier ones and tagged ones stay', () => {
+    const rows: ResultRow[] = [0, 1, 2, 3].map((n) => ({ ...toResultRow(result({ experiment: n, status: 'discard' })), tag: null }));
+    rows[3] = { ...rows[3]!, tag: 'mar9' };
+    expect(inferTags(rows, { tag: 'mar6', firstExperiment: 2 }).map((r) => r.tag)).toEqual([null, null, 'mar6', 'mar9']);
+    expect(inferTags(rows, null).map((r) => r.tag)).toEqual([null, null, null, 'mar9']);
+    // A run.json that is not the loop's (hand-edited, another version) infers nothing.
+    expect(inferTags(rows, { tag: 'mar6' } as RunState).map((r) => r.tag)).toEqual([null, null, null, 'mar9']);
+  });
+
+  test('loadResults infers from .autoresearch/run.json (results.jsonl, or results.tsv alone)', async () => {
+    fs.writeFileSync(path.join(dir, 'results.jsonl'), untaggedLine(KEEP) + untaggedLine(DISCARD) + untaggedLine(CRASH));
+    expect((await loadResults(dir)).rows.map((r) => r.tag)).toEqual([null, null, null]);
+    await writeState(dir, { tag: 'mar6', firstExperiment: 1 });
+    expect((await loadResults(dir)).rows.map((r) => r.tag)).toEqual([null, 'mar6', 'mar6']);
+    // Read-only: the file keeps its rows as written.
+    expect(fs.readFileSync(path.join(dir, 'results.jsonl'), 'utf8')).not.toContain('"tag"');
+    fs.rmSync(path.join(dir, 'results.jsonl'));
+    fs.writeFileSync(path.join(dir, 'results.tsv'), EXPECTED_TSV);
+    const fromTsv = await loadResults(dir);
+    expect(fromTsv.source).toBe('results.tsv');
+    expect(fromTsv.rows.map((r) => r.tag)).toEqual([null, 'mar6', 'mar6']);
   });
 });
 
