@@ -13,7 +13,7 @@
   const state = {
     dir: '',
     // The tag shown: { id, tag, first, following, tags } (see TagView in session.ts).
-    view: { id: 0, tag: null, first: 0, following: true, tags: [] },
+    tagView: { id: 0, tag: null, first: 0, following: true, tags: [] },
     rows: [],
     summary: null,
     status: null,
@@ -71,9 +71,9 @@
   const tagName = (tag) => (tag === null ? '(untagged)' : tag);
   const describeTag = (t) => `${tagName(t.tag)} (${t.experiments} experiment${t.experiments === 1 ? '' : 's'})`;
   /** A row's number within the tag shown (#0: its baseline). */
-  const shownNumber = (experiment) => experiment - state.view.first;
+  const shownNumber = (experiment) => experiment - state.tagView.first;
   /** An experiment of the loop's tag (in flight, or the incumbent) numbered within that tag. */
-  const loopNumber = (experiment) => experiment - (state.status ? state.status.first : state.view.first);
+  const loopNumber = (experiment) => experiment - (state.status ? state.status.first : state.tagView.first);
   function setCard(id, value, sub, good) {
     const card = $(id);
     const v = card.querySelector('.value');
@@ -100,7 +100,7 @@
   }
   /** A loop runs the tag shown (its clock still runs). */
   function runningShown() {
-    return isRunning() && state.status.tag === state.view.tag;
+    return isRunning() && state.status.tag === state.tagView.tag;
   }
 
   // ---------------------------------------------------------------------------- cards
@@ -136,7 +136,7 @@
 
   // ---------------------------------------------------------------------------- the tag shown
   function renderTagLine() {
-    const v = state.view;
+    const v = state.tagView;
     const st = state.status;
     document.body.dataset.tag = tagName(v.tag);
     $('tag-line').hidden = v.tag === null && v.tags.length === 0;
@@ -610,7 +610,7 @@
     const facts = $('detail-facts');
     facts.replaceChildren();
     const fact = (k, v) => facts.append(el('dt', { text: k }), el('dd', { text: v === null || v === undefined || v === '' ? '–' : String(v) }));
-    fact('tag', tagName(state.view.tag));
+    fact('tag', tagName(state.tagView.tag));
     fact('in results.jsonl', `experiment ${row.experiment}`);
     fact('commit', row.commit);
     fact('parent', row.parent);
@@ -633,7 +633,7 @@
   function applySnapshot(snap) {
     state.dir = snap.dir;
     if (snap.fields[0] !== 'index' || snap.fields[9] !== 'worker' || !snap.view) throw new Error('this page does not match its server: reload it');
-    state.view = snap.view;
+    state.tagView = snap.view;
     state.rows = snap.rows.map(fromTuple);
     state.summary = snap.summary;
     state.status = snap.status;
@@ -680,12 +680,12 @@
 
   function connect() {
     if (state.stream) state.stream.close();
-    const stream = new EventSource(`/api/events?from=${state.rows.length}&view=${state.view.id}`);
+    const stream = new EventSource(`/api/events?from=${state.rows.length}&view=${state.tagView.id}`);
     state.stream = stream;
     stream.addEventListener('rows', (e) => {
       const msg = JSON.parse(e.data);
       // `from` counts the view's rows: a gap, or rows of a view this page does not hold, means reload.
-      if (msg.view !== state.view.id || msg.from > state.rows.length) return void reload();
+      if (msg.view !== state.tagView.id || msg.from > state.rows.length) return void reload();
       const fresh = msg.rows.slice(state.rows.length - msg.from).map(fromTuple);
       if (fresh.length === 0) return;
       state.rows.push(...fresh);
@@ -704,7 +704,7 @@
     });
     stream.addEventListener('reset', () => void reload());
     stream.addEventListener('tags', (e) => {
-      state.view.tags = JSON.parse(e.data).tags;
+      state.tagView.tags = JSON.parse(e.data).tags;
       renderTagLine();
     });
     stream.addEventListener('status', (e) => {
