@@ -391,9 +391,7 @@ export class Session extends EventEmitter<SessionEvents> {
     return {
       view: this.view.id,
       from,
-      rows: this.viewIndices()
-        .slice(from)
-        .map((i) => tableRow(this.results.rows[i]!, i)),
+      rows: this.viewIndices(from).map((i) => tableRow(this.results.rows[i]!, i)),
       summary: this.summary,
       workers: this.workersNow,
       fingerprint: this.derived.fingerprint,
@@ -581,9 +579,9 @@ export class Session extends EventEmitter<SessionEvents> {
     };
   }
 
-  /** The positions in results.jsonl of the rows the view holds. */
-  private viewIndices(): number[] {
-    return (this.groups.get(this.view.tag)?.indices ?? []).slice(0, this.viewCount);
+  /** The positions in results.jsonl of the rows the view holds, from its `from`th on. */
+  private viewIndices(from = 0): number[] {
+    return (this.groups.get(this.view.tag)?.indices ?? []).slice(from, this.viewCount);
   }
 
   /** Announces the tags present when they or their counts changed. */
