@@ -153,3 +153,8 @@ export class ResultsError extends Error {
 export class DataIntegrityError extends Error {
   override name = 'DataIntegrityError';
 }
+
+/** A loop tag was asked for (`--tag`) that no experiment has; the message lists the tags present. */
+export class UnknownTagError extends Error {
+  override name = 'UnknownTagError';
+}

@@ -186,6 +186,7 @@ export { renderProgressSvg, type PlotOptions } from './loop/plot';
 export { fingerprint, harnessDifferences } from './loop/fingerprint';
 export { requestStop, withdrawStop, type StopRequest } from './loop/control';
 export { DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard, type DashboardOptions } from './dashboard/server';
+export { UnknownTagError } from './errors';
 
 // Setting up: the machine report, a new research folder, sizing by timing.
 export { doctor, formatDoctor, formatRecommendation, type DoctorOptions, type DoctorReport, type PreparedDatasetReport } from './setup/doctor';

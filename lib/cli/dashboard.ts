@@ -1,12 +1,17 @@
-// `autoresearch dashboard`: serve the live view of a research session until Ctrl-C.
+// `autoresearch dashboard`: serve the live view of a research session until Ctrl-C. One loop tag
+// at a time: --tag NAME, else the loop's (run.json's, followed when it starts another), else the
+// tag `autoresearch results` would show.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
 import type { CommandModule } from 'yargs';
 
-import { DEFAULT_DASHBOARD_PORT, isLoopback, startDashboard } from '../dashboard/server';
+import { DEFAULT_DASHBOARD_PORT, isLoopback, startDashboard, type Dashboard, type DashboardOptions } from '../dashboard/server';
+import { UnknownTagError } from '../errors';
 import { openRepo } from '../loop/git';
+import { tagLabel, UNTAGGED } from '../loop/report';
+import { UsageError } from './exit';
 
 interface DashboardArgs {
   dir: string;
@@ -14,6 +19,7 @@ interface DashboardArgs {
   host: string;
   'allow-remote': boolean;
   open: boolean;
+  tag?: string;
 }
 
 /** The repository's top directory when `dir` is inside one, else `dir` (e.g. a copied session). */
@@ -23,6 +29,15 @@ async function sessionDir(dir: string): Promise<string> {
     return (await openRepo(dir)).dir;
   } catch {
     return path.resolve(dir);
+  }
+}
+
+/** The dashboard, with an unknown --tag reported as a usage error (exit 2), as `results` reports it. */
+async function start(options: DashboardOptions): Promise<Dashboard> {
+  try {
+    return await startDashboard(options);
+  } catch (error) {
+    throw error instanceof UnknownTagError ? new UsageError(error.message) : error;
   }
 }
 
@@ -45,6 +60,10 @@ export const dashboardCommand: CommandModule<object, DashboardArgs> = {
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (anything but loopback needs --allow-remote)' })
       .option('allow-remote', { type: 'boolean', default: false, describe: 'allow --host to be an address other machines can reach' })
       .option('open', { type: 'boolean', default: false, describe: 'open the page in the browser' })
+      .option('tag', {
+        type: 'string',
+        describe: `the loop tag to show ('${UNTAGGED}' for rows from before results recorded their tag); default: the running loop's (.autoresearch/run.json), followed when it starts another, else the autoresearch/<tag> branch checked out, else the tag of the last experiment`,
+      })
       .check((argv) => {
         if (!Number.isInteger(argv.port) || argv.port < 0 || argv.port > 65535) throw new Error(`--port ${argv.port} is not a port number`);
         return true;
@@ -59,8 +78,10 @@ export const dashboardCommand: CommandModule<object, DashboardArgs> = {
         `warning: listening on ${argv.host}: anyone who can reach this address can see the results, the diffs and the logs, and stop the loop (there is no login)\n`,
       );
     }
-    const dashboard = await startDashboard({ dir, port: argv.port, host: argv.host, allowRemote: argv['allow-remote'] });
-    process.stdout.write(`dashboard of ${dir} at ${dashboard.url} (Ctrl-C to stop)\n`);
+    const dashboard = await start({ dir, port: argv.port, host: argv.host, allowRemote: argv['allow-remote'], tag: argv.tag });
+    const { tag, tags } = dashboard.session.tagView;
+    const shown = tag !== null || tags.length > 0 ? ` (tag ${tagLabel(tag)})` : '';
+    process.stdout.write(`dashboard of ${dir}${shown} at ${dashboard.url} (Ctrl-C to stop)\n`);
     if (argv.open) openBrowser(dashboard.url);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();

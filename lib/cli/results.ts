@@ -4,7 +4,7 @@
 import type { CommandModule } from 'yargs';
 
 import { checkedOutTag } from '../loop/git';
-import { allTagsReportJson, describeTags, formatTagsReport, rowsByTag, tagReportJson, UNTAGGED, type TagRows } from '../loop/report';
+import { allTagsReportJson, defaultTag, formatTagsReport, rowsByTag, tagOption, tagReportJson, UNTAGGED, unknownTagProblem, type TagRows } from '../loop/report';
 import { loadResults, type ResultRow } from '../loop/results';
 import { UsageError } from './exit';
 
@@ -31,18 +31,11 @@ export function chooseTag(rows: readonly ResultRow[], requested: string | undefi
   const groups = rowsByTag(rows);
   const group = (tag: string | null): TagRows => groups.find((g) => g.tag === tag) ?? { tag, rows: [] };
   if (requested !== undefined) {
-    const tag = requested === UNTAGGED ? null : requested;
-    if (!groups.some((g) => g.tag === tag)) {
-      throw new UsageError(
-        groups.length === 0
-          ? `--tag ${requested}: there are no experiments yet`
-          : `--tag ${requested}: no experiment has that tag; the tags present are ${describeTags(groups)}. Name one of them, or pass --all for every tag`,
-      );
-    }
-    return group(tag);
+    const problem = unknownTagProblem(groups, requested);
+    if (problem !== null) throw new UsageError(groups.length === 0 ? problem : `${problem}, or pass --all for every tag`);
+    return group(tagOption(requested));
   }
-  if (branchTag !== null) return group(branchTag);
-  return group(rows[rows.length - 1]?.tag ?? null);
+  return group(defaultTag(branchTag, rows[rows.length - 1]?.tag));
 }
 
 export const resultsCommand: CommandModule<object, ResultsArgs> = {

@@ -3,10 +3,13 @@
 // nothing per new row), every row normalised as `readResults` does, plus the worker that ran it
 // (a parallel loop records it in `fingerprint.hardware.worker`; rows written before that named it
 // in a top-level `worker`, still read). The file is only read, never repaired: a loop in another
-// process may be writing it.
+// process may be writing it. Rows are grouped by loop tag as they arrive (TagGroups): the page
+// shows one tag, as `autoresearch results` does.
 import fs from 'node:fs';
 
-import { RESULT_STATUSES, type ResultRow, type ResultStatus } from '../loop/results';
+import type { TagCounts } from '../loop/report';
+import { inferredTag, RESULT_STATUSES, type ResultRow, type ResultStatus } from '../loop/results';
+import type { RunState } from '../loop/run-state';
 import { SUMMARY_KEYS } from '../runner/types';
 
 /** A result row with what the dashboard adds: the worker that ran it, when rows name one. */
@@ -212,5 +215,75 @@ export class ResultsTail {
         this.rows.push(row);
       }
     }
+  }
+}
+
+/** One loop tag's rows, as {@link TagGroups} keeps them. */
+export interface TagGroup {
+  tag: string | null;
+  /** The tag's rows, in file order. */
+  rows: DashboardRow[];
+  /** Each row's position in results.jsonl (its id on the page and in /api/rows/:index). */
+  indices: number[];
+  /** The lowest experiment number: the tag's #0, as `tagNumbering` numbers a report. */
+  first: number;
+  /** The best kept row (`bestKept`'s choice: the lowest val_bpb, the earliest on a tie) and its position, or null. */
+  best: { index: number; row: DashboardRow } | null;
+}
+
+/**
+ * The rows grouped by loop tag, kept up to date one appended row at a time (no pass over the
+ * rows already held). A row's tag is its own, else the one the run state infers for it
+ * (`inferredTag`), so the groups are those of `autoresearch results`.
+ */
+export class TagGroups {
+  private groups = new Map<string | null, TagGroup>();
+  private experiments = new Set<number>();
+  /** How many rows have no tag of their own: their group depends on the run state. */
+  untagged = 0;
+  /** The tag of the last row added (undefined before the first). */
+  lastTag: string | null | undefined = undefined;
+
+  /** Adds row `index` of results.jsonl, its tag inferred from `state` when it has none. */
+  add(row: DashboardRow, index: number, state: Partial<Pick<RunState, 'tag' | 'firstExperiment'>> | null): void {
+    const tag = inferredTag(row, state);
+    let group = this.groups.get(tag);
+    if (!group) {
+      group = { tag, rows: [], indices: [], first: row.experiment, best: null };
+      this.groups.set(tag, group);
+    }
+    group.rows.push(row);
+    group.indices.push(index);
+    group.first = Math.min(group.first, row.experiment);
+    if (row.status === 'keep' && row.val_bpb !== null && (group.best === null || row.val_bpb < group.best.row.val_bpb!)) group.best = { index, row };
+    this.experiments.add(row.experiment);
+    if (row.tag === null) this.untagged++;
+    this.lastTag = tag;
+  }
+
+  clear(): void {
+    this.groups.clear();
+    this.experiments.clear();
+    this.untagged = 0;
+    this.lastTag = undefined;
+  }
+
+  get(tag: string | null): TagGroup | undefined {
+    return this.groups.get(tag);
+  }
+
+  /** Every group, in the order of its first row (as `rowsByTag` orders them). */
+  list(): TagGroup[] {
+    return [...this.groups.values()];
+  }
+
+  /** Every tag and its number of experiments, in the order of its first row. */
+  counts(): TagCounts {
+    return this.list().map((g) => ({ tag: g.tag, experiments: g.rows.length }));
+  }
+
+  /** True when a row of experiment `n` was added. */
+  has(experiment: number): boolean {
+    return this.experiments.has(experiment);
   }
 }

@@ -33,6 +33,12 @@ export interface DashboardOptions {
   allowRemote?: boolean;
   /** How often the session's files are checked besides file-system events, in ms (default 250). */
   pollMs?: number;
+  /**
+   * The loop tag to show, as `--tag` takes it ('(untagged)' for rows without one); default: the
+   * loop's (run.json's), followed when it starts another. An UnknownTagError when no row has it
+   * and the loop is not running it.
+   */
+  tag?: string;
 }
 
 /** A running dashboard. */
@@ -119,8 +125,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (!bodies.has(asset.file)) bodies.set(asset.file, fs.promises.readFile(asset.file));
     return bodies.get(asset.file)!;
   };
-  const session = new Session({ dir, pollMs: options.pollMs });
-  await session.start();
+  const session = new Session({ dir, pollMs: options.pollMs, tag: options.tag });
+  try {
+    await session.start();
+  } catch (err) {
+    session.stop();
+    throw err;
+  }
 
   const streams = new Set<http.ServerResponse>();
   const broadcast = (event: keyof SessionEvents, data: unknown) => {
@@ -129,6 +140,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
   session.on('rows', (data) => broadcast('rows', data));
   session.on('reset', () => broadcast('reset', {}));
+  session.on('tags', (data) => broadcast('tags', data));
   session.on('live', (data) => broadcast('live', data));
   session.on('run', (data) => broadcast('run', data));
   session.on('workers', (data) => broadcast('workers', data));
@@ -192,11 +204,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       if (!row) return error(res, 404, `no row ${index}`);
       return sendJson(res, 200, { index, row, curve: await session.curveFor(index) });
     }
-    if (rawPath === '/api/events') return openStream(req, res, Number(query.get('from') ?? 'NaN'));
+    if (rawPath === '/api/events') return openStream(req, res, Number(query.get('from') ?? 'NaN'), query.get('view'));
     return error(res, 404, 'not found');
   }
 
-  function openStream(req: http.IncomingMessage, res: http.ServerResponse, from: number): void {
+  /** The event stream, for a page holding `from` rows of view `view` (the snapshot's `view.id`; absent: the current one). */
+  function openStream(req: http.IncomingMessage, res: http.ServerResponse, from: number, view: string | null): void {
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'content-type': 'text/event-stream; charset=utf-8',
@@ -205,9 +218,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       'x-accel-buffering': 'no',
     });
     res.write('retry: 1000\n\n');
-    // Rows the page's snapshot did not have yet (appended between its fetch and this stream).
-    const count = session.rows.length;
-    if (Number.isInteger(from) && from >= 0 && from < count) res.write(`event: rows\ndata: ${JSON.stringify(session.rowsSince(from))}\n\n`);
+    // Rows the page's snapshot did not have yet (appended between its fetch and this stream),
+    // or a reset when the view started over since (another tag, a rewritten results.jsonl).
+    const count = session.viewRows;
+    if (view !== null && view !== String(session.tagView.id)) res.write('event: reset\ndata: {}\n\n');
+    else if (Number.isInteger(from) && from >= 0 && from < count) res.write(`event: rows\ndata: ${JSON.stringify(session.rowsSince(from))}\n\n`);
     else if (Number.isInteger(from) && from > count) res.write('event: reset\ndata: {}\n\n');
     res.write(`event: status\ndata: ${JSON.stringify(session.loopStatus)}\n\n`);
     streams.add(res);

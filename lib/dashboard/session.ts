@@ -7,6 +7,12 @@
 // stop request). It only reads them. A loop may be running in another process or none at all
 // (a finished session reads the same way).
 //
+// The rows, cards and charts are those of one loop tag, chosen as `autoresearch results`
+// chooses it but preferring the loop's own (run.json's tag): the tag asked for, else the loop's,
+// else the run branch's, else the last row's. Without a tag asked for, the view follows the loop
+// to a new tag (a `reset`: the page reloads). Rows are grouped by tag as they are read, so an
+// update costs work in the shown tag's rows at most, never in every tag's.
+//
 // Changes are noticed through fs.watch on the folders and, as a fallback (fs.watch can miss
 // events, e.g. on network file systems), a poll every `pollMs`. The training curve of each run
 // is remembered once its summary block is seen, keyed by its val_bpb; the incumbent's curve
@@ -17,13 +23,25 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { readStopRequest, type StopRequest } from '../loop/control';
-import { commitSubject, headSha } from '../loop/git';
+import { UnknownTagError } from '../errors';
+import { checkedOutTag, commitSubject, headSha } from '../loop/git';
 import { isProcessAlive, readLock } from '../loop/lock';
 import { LOGS_DIR, RESULTS_JSONL, RUN_LOG, STATE_DIR } from '../loop/paths';
 import { QUEUE_FILE } from '../loop/queue';
-import { summarizeResults, type ResultsSummary } from '../loop/report';
-import { bestKept } from '../loop/results';
-import { ResultsTail, TABLE_FIELDS, compactRow, tableRow, type CompactRow, type DashboardRow, type SkippedLine, type TableRow } from './rows';
+import { defaultTag, summarizeResults, tagOption, unknownTagProblem, type ResultsSummary, type TagCounts } from '../loop/report';
+import type { RunState } from '../loop/run-state';
+import {
+  ResultsTail,
+  TABLE_FIELDS,
+  TagGroups,
+  compactRow,
+  tableRow,
+  type CompactRow,
+  type DashboardRow,
+  type RowsChange,
+  type SkippedLine,
+  type TableRow,
+} from './rows';
 import { RunLogReader, lossAtProgress, type LossPoint, type RunPhase } from './runlog';
 
 /** What the loop is doing, as far as its files tell. */
@@ -35,7 +53,13 @@ export interface LoopStatus {
   running: boolean;
   /** The lock's holder, when there is a lock. */
   lock: { pid: number; host: string; started: string; alive: boolean | null } | null;
+  /** The loop's tag (run.json's). */
   tag: string | null;
+  /**
+   * The stored experiment number of #0 of the loop's tag (the tag shown when there is no run
+   * state): the experiments in flight and the incumbent show as `experiment - first`.
+   */
+  first: number;
   phase: LoopPhase;
   /** The experiment in progress (number and description), when one is. */
   current: { experiment: number | null; description: string | null } | null;
@@ -107,11 +131,26 @@ export interface LiveRun {
   points: LossPoint[];
 }
 
+/** The loop tag whose rows the page shows, and the other tags present. */
+export interface TagView {
+  /** Changes whenever the rows shown start over: another tag, or results.jsonl rewritten. */
+  id: number;
+  tag: string | null;
+  /** The stored experiment number of the tag's #0: a row shows as `experiment - first`. */
+  first: number;
+  /** No tag was asked for: the view follows the loop to a new tag. */
+  following: boolean;
+  /** Every tag present and its number of experiments, in the order of its first row. */
+  tags: TagCounts;
+}
+
 /** Everything the page needs to draw itself; later changes come as events. */
 export interface Snapshot {
   dir: string;
+  view: TagView;
   /** The positions of each row's array. */
   fields: typeof TABLE_FIELDS;
+  /** The shown tag's rows. */
   rows: TableRow[];
   skipped: SkippedLine[];
   summary: DashboardSummary;
@@ -127,10 +166,15 @@ export interface Snapshot {
 
 /** The events a {@link Session} emits. */
 export interface SessionEvents {
-  /** Rows were appended: the new rows and the summary after them. */
-  rows: [{ from: number; rows: TableRow[]; summary: DashboardSummary; workers: WorkerRow[]; fingerprint: Snapshot['fingerprint'] }];
-  /** results.jsonl was rewritten: reload everything. */
+  /**
+   * Rows of the shown tag were appended (`from`: how many the view held before): the new rows
+   * and the figures after them.
+   */
+  rows: [{ view: number; from: number; rows: TableRow[]; summary: DashboardSummary; workers: WorkerRow[]; fingerprint: Snapshot['fingerprint'] }];
+  /** The view starts over (results.jsonl was rewritten, or another tag is shown): reload everything. */
   reset: [];
+  /** The tags present or their counts changed. */
+  tags: [{ tags: TagCounts }];
   /** New loss points of the run in progress (`restart`: a new run began). */
   live: [{ runId: number; restart: boolean; points: LossPoint[] }];
   /** New loss points of an experiment in flight on one of several workers (`restart`: its log started over). */
@@ -150,7 +194,15 @@ export interface SessionOptions {
   pollMs?: number;
   /** How many finished runs' curves to remember (default 500). */
   keepCurves?: number;
+  /**
+   * The loop tag to show, as `--tag` takes it ('(untagged)' for rows without one); default: the
+   * loop's (run.json's), followed to a new one.
+   */
+  tag?: string;
 }
+
+/** The run state (.autoresearch/run.json) as far as the dashboard reads it. */
+type RunStateFields = Partial<Pick<RunState, 'tag' | 'firstExperiment' | 'nextExperiment'>>;
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -230,6 +282,15 @@ async function readRange(file: string, start: number, end: number): Promise<Buff
 export class Session extends EventEmitter<SessionEvents> {
   readonly dir: string;
   private readonly results: ResultsTail;
+  /** The rows by tag; `view` is the tag shown, `requested` the one asked for (null: follow the loop's). */
+  private readonly groups = new TagGroups();
+  private readonly requested: { tag: string | null; option: string } | null;
+  private view: TagView;
+  /** How many rows the view held when its figures were made. */
+  private viewCount = 0;
+  private runState: RunStateFields | null = null;
+  /** The tag of the run branch checked out at start (the fallback without a run state). */
+  private branchTag: string | null = null;
   private log = new RunLogReader();
   private logOffset = 0;
   private logInode = -1;
@@ -268,13 +329,21 @@ export class Session extends EventEmitter<SessionEvents> {
     this.pollMs = options.pollMs ?? 250;
     this.keepCurves = options.keepCurves ?? 500;
     this.results = new ResultsTail(path.join(this.dir, RESULTS_JSONL));
+    this.requested = options.tag === undefined ? null : { tag: tagOption(options.tag), option: options.tag };
+    this.view = { id: 0, tag: this.requested?.tag ?? null, first: 0, following: this.requested === null, tags: [] };
     this.summary = dashboardSummary([]);
     this.status = this.idleStatus();
   }
 
-  /** Reads everything once and starts following changes. */
+  /**
+   * Reads everything once and starts following changes. An UnknownTagError when the tag asked
+   * for has no row and is not the loop's (a loop that has just started one).
+   */
   async start(): Promise<void> {
+    this.branchTag = await checkedOutTag(this.dir);
     await this.poll();
+    const problem = this.tagProblem();
+    if (problem !== null) throw new UnknownTagError(problem);
     this.timer = setInterval(() => void this.poll(), this.pollMs);
     this.timer.unref();
     for (const folder of [this.dir, path.join(this.dir, STATE_DIR), path.join(this.dir, LOGS_DIR)]) {
@@ -297,22 +366,32 @@ export class Session extends EventEmitter<SessionEvents> {
     this.watchers = [];
   }
 
-  /** All rows (full, with diffs). */
+  /** All rows of every tag (full, with diffs), indexed by their position in results.jsonl. */
   get rows(): readonly DashboardRow[] {
     return this.results.rows;
   }
 
-  /** Everything the page needs, as of now. */
-  snapshot(): Snapshot {
-    return { ...this.snapshotRest(), rows: this.results.rows.map(tableRow) };
+  /** The tag shown and the others present. */
+  get tagView(): TagView {
+    return this.view;
   }
 
-  /** The rows from index `from` on, with the figures after them (the `rows` event). */
+  /** How many rows the shown tag has. */
+  get viewRows(): number {
+    return this.viewCount;
+  }
+
+  /** Everything the page needs, as of now. */
+  snapshot(): Snapshot {
+    return { ...this.snapshotRest(), rows: this.viewIndices().map((i) => tableRow(this.results.rows[i]!, i)) };
+  }
+
+  /** The shown tag's rows from its `from`th on, with the figures after them (the `rows` event). */
   rowsSince(from: number): SessionEvents['rows'][0] {
-    const rows = this.results.rows;
     return {
+      view: this.view.id,
       from,
-      rows: rows.slice(from).map((r, i) => tableRow(r, from + i)),
+      rows: this.viewIndices(from).map((i) => tableRow(this.results.rows[i]!, i)),
       summary: this.summary,
       workers: this.workersNow,
       fingerprint: this.derived.fingerprint,
@@ -332,6 +411,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private snapshotRest(): Omit<Snapshot, 'rows'> {
     return {
       dir: this.dir,
+      view: this.view,
       fields: TABLE_FIELDS,
       skipped: this.results.skipped,
       summary: this.summary,
@@ -416,11 +496,8 @@ export class Session extends EventEmitter<SessionEvents> {
     await this.pollLog();
     await this.pollQueue();
     const change = await this.results.poll();
-    if (change.kind !== 'none') {
-      const rows = this.results.rows;
-      this.summary = dashboardSummary(rows);
-      this.derived = { workers: workerRows(rows), fingerprint: fingerprintInfo(rows), rowsJson: `[${this.results.tableJson.join(',')}]` };
-    }
+    const rebuilt = this.updateGroups(change, await readRunState(this.dir));
+    const viewChange = this.updateView(rebuilt);
     await this.updateIncumbent();
     const status = await this.readStatus();
     const workers = this.currentWorkers(status);
@@ -428,13 +505,99 @@ export class Session extends EventEmitter<SessionEvents> {
     const workersChanged = !sameJson(workers, this.workersNow) || !sameJson(this.runKeys, runKeys);
     this.workersNow = workers;
     this.runKeys = runKeys;
-    if (change.kind === 'reset') this.emit('reset');
-    else if (change.kind === 'appended') this.emit('rows', this.rowsSince(change.from));
+    if (viewChange === 'reset') this.emit('reset');
+    else {
+      if (viewChange !== null) this.emit('rows', this.rowsSince(viewChange.from));
+      this.emitTags();
+    }
     if (workersChanged) this.emit('workers', { workers, runs: this.runKeys });
     if (!sameJson(status, this.status)) {
       this.status = status;
       this.emit('status', status);
     }
+  }
+
+  /**
+   * Files the rows read since the last poll by tag. Returns true when the groups were rebuilt:
+   * results.jsonl was rewritten, or the run state names another tag while rows without a tag
+   * of their own (whose tag it infers) are present.
+   */
+  private updateGroups(change: RowsChange, state: RunStateFields | null): boolean {
+    const inference = (s: RunStateFields | null) => `${s?.tag}:${s?.firstExperiment}`;
+    const regroup = change.kind === 'reset' || (this.groups.untagged > 0 && inference(state) !== inference(this.runState));
+    this.runState = state;
+    const rows = this.results.rows;
+    if (regroup) this.groups.clear();
+    const from = regroup ? 0 : change.kind === 'appended' ? change.from : rows.length;
+    for (let i = from; i < rows.length; i++) this.groups.add(rows[i]!, i, state);
+    return regroup;
+  }
+
+  /** The tag to show: the one asked for, else the loop's (run.json's), the run branch's, the last row's. */
+  private shownTag(): string | null {
+    if (this.requested) return this.requested.tag;
+    return defaultTag(this.runState?.tag ?? this.branchTag, this.groups.lastTag);
+  }
+
+  /** The stored number of `tag`'s #0: its lowest row's, else where the loop numbers it from. */
+  private firstOf(tag: string | null): number {
+    const group = this.groups.get(tag);
+    if (group) return group.first;
+    const state = this.runState;
+    return state?.tag === tag && Number.isSafeInteger(state?.firstExperiment) ? state!.firstExperiment! : 0;
+  }
+
+  /**
+   * Makes the view's figures current: 'reset' when it starts over (another tag or another #0,
+   * or regrouped rows), `{ from }` when rows of its tag were appended, else null.
+   */
+  private updateView(rebuilt: boolean): 'reset' | { from: number } | null {
+    const tag = this.shownTag();
+    const first = this.firstOf(tag);
+    if (rebuilt || tag !== this.view.tag || first !== this.view.first) {
+      this.view = { id: this.view.id + 1, tag, first, following: this.requested === null, tags: this.groups.counts() };
+      this.deriveView();
+      return 'reset';
+    }
+    const from = this.viewCount;
+    if ((this.groups.get(tag)?.rows.length ?? 0) === from) return null;
+    this.deriveView();
+    return { from };
+  }
+
+  /** The figures of the shown tag's rows (made when they change: a page load then costs no pass over them). */
+  private deriveView(): void {
+    const group = this.groups.get(this.view.tag);
+    const rows = group?.rows ?? [];
+    const indices = group?.indices ?? [];
+    this.viewCount = rows.length;
+    this.summary = dashboardSummary(rows);
+    this.derived = {
+      workers: workerRows(rows, indices),
+      fingerprint: fingerprintInfo(rows),
+      rowsJson: `[${indices.map((i) => this.results.tableJson[i]).join(',')}]`,
+    };
+  }
+
+  /** The positions in results.jsonl of the rows the view holds, from its `from`th on. */
+  private viewIndices(from = 0): number[] {
+    return (this.groups.get(this.view.tag)?.indices ?? []).slice(from, this.viewCount);
+  }
+
+  /** Announces the tags present when they or their counts changed. */
+  private emitTags(): void {
+    const tags = this.groups.counts();
+    if (sameJson(tags, this.view.tags)) return;
+    this.view = { ...this.view, tags };
+    this.emit('tags', { tags });
+  }
+
+  /** Why the tag asked for cannot be shown (no row has it, and the loop is not running it), or null. */
+  private tagProblem(): string | null {
+    if (!this.requested || this.requested.tag === this.runState?.tag) return null;
+    const problem = unknownTagProblem(this.groups.list(), this.requested.option);
+    if (problem === null) return null;
+    return `${problem}${this.groups.list().length > 0 ? ', or' : ';'} leave out --tag to show the loop's tag`;
   }
 
   /** Reads queue.json when it changed, and what the logs of its running entries gained. */
@@ -572,14 +735,19 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.curves.size > this.keepCurves) this.curves.delete(this.curves.keys().next().value!);
   }
 
+  /** The loop's tag: run.json's, else the one shown. */
+  private loopTag(): string | null {
+    return this.runState?.tag ?? this.view.tag;
+  }
+
+  /** The incumbent: the best kept row of the loop's tag (what its runs compete with). */
   private async updateIncumbent(): Promise<void> {
-    const rows = this.results.rows;
-    const best = bestKept(rows);
+    const best = this.groups.get(this.loopTag())?.best ?? null;
     let next: Curve | null = null;
     if (best) {
-      const index = rows.indexOf(best as DashboardRow);
+      const { index, row } = best;
       const points = await this.curveFor(index);
-      next = points ? { index, experiment: best.experiment, val_bpb: best.val_bpb, points } : { index, experiment: best.experiment, val_bpb: best.val_bpb, points: [] };
+      next = { index, experiment: row.experiment, val_bpb: row.val_bpb, points: points ?? [] };
     }
     const key = (c: Curve | null) => (c ? `${c.index}:${c.points.length}` : '');
     if (key(next) !== key(this.incumbent)) {
@@ -593,6 +761,7 @@ export class Session extends EventEmitter<SessionEvents> {
       running: false,
       lock: null,
       tag: null,
+      first: 0,
       phase: 'idle',
       current: null,
       step: null,
@@ -613,15 +782,16 @@ export class Session extends EventEmitter<SessionEvents> {
       status.lock = { ...lock, alive };
       status.running = alive === true;
     }
-    const state = await readRunState(this.dir);
+    const state = this.runState;
     status.tag = state?.tag ?? null;
+    status.first = this.firstOf(this.loopTag());
     status.stopRequested = await readStopRequest(this.dir);
     if (!status.running) return status;
 
     const rows = this.results.rows;
     // The number handed out last: its experiment is in progress until its row appears.
     const handedOut = state?.nextExperiment !== undefined ? state.nextExperiment - 1 : null;
-    const inProgress = handedOut !== null && !rows.some((r) => r.experiment === handedOut);
+    const inProgress = handedOut !== null && !this.groups.has(handedOut);
     const runActive = this.log.phase === 'starting' || this.log.phase === 'training' || this.log.phase === 'evaluating';
     if (!inProgress) {
       status.phase = 'proposing';
@@ -655,7 +825,7 @@ export class Session extends EventEmitter<SessionEvents> {
 }
 
 /** The loop's run state (.autoresearch/run.json), or null. */
-async function readRunState(dir: string): Promise<{ tag?: string; firstExperiment?: number; nextExperiment?: number } | null> {
+async function readRunState(dir: string): Promise<RunStateFields | null> {
   try {
     const value = JSON.parse(await fs.promises.readFile(path.join(dir, STATE_DIR, 'run.json'), 'utf8')) as Record<string, unknown>;
     return {
@@ -707,11 +877,12 @@ function runningEntries(text: string): RunningEntry[] {
   return out;
 }
 
-/** One row per worker that ran a finished experiment (empty when no row names a worker). */
-function workerRows(rows: readonly DashboardRow[]): WorkerRow[] {
+/** One row per worker that ran a finished experiment of `rows` (at `indices` in results.jsonl); empty when no row names a worker. */
+function workerRows(rows: readonly DashboardRow[], indices: readonly number[]): WorkerRow[] {
   const byWorker = new Map<string, WorkerRow>();
-  rows.forEach((row, index) => {
+  rows.forEach((row, i) => {
     if (row.worker === null) return;
+    const index = indices[i]!;
     const entry = byWorker.get(row.worker) ?? { worker: row.worker, experiments: 0, kept: 0, last: compactRow(row, index), current: null };
     entry.experiments++;
     if (row.status === 'keep') entry.kept++;

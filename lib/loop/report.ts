@@ -115,6 +115,30 @@ export function describeTags(groups: readonly TagRows[]): string {
   return groups.map((g) => `${tagLabel(g.tag)} (${g.rows.length} experiment${g.rows.length === 1 ? '' : 's'})`).join(', ');
 }
 
+/** The tag a `--tag` value selects: null for {@link UNTAGGED}, else the value itself. */
+export function tagOption(requested: string): string | null {
+  return requested === UNTAGGED ? null : requested;
+}
+
+/**
+ * Why `--tag requested` selects nothing among `groups` (every tag present, from
+ * {@link rowsByTag}), naming the tags there are; null when a row has that tag.
+ */
+export function unknownTagProblem(groups: readonly TagRows[], requested: string): string | null {
+  const tag = tagOption(requested);
+  if (groups.some((g) => g.tag === tag)) return null;
+  if (groups.length === 0) return `--tag ${requested}: there are no experiments yet`;
+  return `--tag ${requested}: no experiment has that tag; the tags present are ${describeTags(groups)}. Name one of them`;
+}
+
+/**
+ * The tag shown when none is asked for: `preferred` (the run branch's, or the running loop's,
+ * even before its first row), else the tag of the last row recorded.
+ */
+export function defaultTag(preferred: string | null, lastRowTag: string | null | undefined): string | null {
+  return preferred ?? lastRowTag ?? null;
+}
+
 /**
  * The number a row shows within `rows` (one tag's): its experiment number less the lowest one,
  * so the baseline is #0 and #k is experiment first+k in results.jsonl (and in the logs). An

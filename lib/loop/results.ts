@@ -346,8 +346,22 @@ export type ResultsSource = typeof RESULTS_JSONL | typeof RESULTS_TSV;
  * tag's. Rows below it belong to earlier tags run.json no longer names: they stay null.
  */
 export function inferTags(rows: readonly ResultRow[], state: Pick<RunState, 'tag' | 'firstExperiment'> | null): ResultRow[] {
-  const usable = state !== null && typeof state.tag === 'string' && state.tag !== '' && Number.isInteger(state.firstExperiment);
-  return rows.map((row) => (usable && row.tag === null && row.experiment >= state.firstExperiment ? { ...row, tag: state.tag } : row));
+  return rows.map((row) => {
+    if (row.tag !== null) return row;
+    const tag = inferredTag(row, state);
+    return tag === null ? row : { ...row, tag };
+  });
+}
+
+/**
+ * One row's tag as {@link inferTags} fills it in: its own, else the run state's when the row is
+ * numbered from the state's `firstExperiment` on, else null. `state` may be read leniently
+ * (fields missing or mistyped): such a state infers nothing.
+ */
+export function inferredTag(row: Pick<ResultRow, 'tag' | 'experiment'>, state: Partial<Pick<RunState, 'tag' | 'firstExperiment'>> | null): string | null {
+  if (row.tag !== null) return row.tag;
+  if (state === null || typeof state.tag !== 'string' || state.tag === '' || !Number.isInteger(state.firstExperiment)) return null;
+  return row.experiment >= state.firstExperiment! ? state.tag : null;
 }
 
 /**

@@ -3,7 +3,8 @@
 // built-in corpus and a one-second budget. The cards against `autoresearch results --json`, one
 // chart point per experiment, a row's diff on a click, a new experiment without a reload, and
 // "stop after this experiment" ending the loop. Then a loop with two workers: one row per
-// worker with the experiment it runs and one live curve per experiment in flight.
+// worker with the experiment it runs and one live curve per experiment in flight. And a folder
+// of two loop tags: one tag shown, numbered from its baseline, the other named, a new one followed.
 // Screenshots go to AUTORESEARCH_SCREENSHOTS when set (the README's come from here).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,7 +18,7 @@ import { startDashboard, type Dashboard } from '../../lib/dashboard/server';
 import { readResults } from '../../lib/loop/results';
 import { packageRoot } from '../../lib/native/load';
 import { launchChromium, requireChromium } from '../dashboard-browser';
-import { syntheticRows, writeResults } from '../dashboard-fixtures';
+import { appendRow, syntheticRows, twoTagRows, writeResults, writeRunState } from '../dashboard-fixtures';
 
 const root = packageRoot();
 let cache: string;
@@ -249,6 +250,101 @@ test('a finished session in the browser: sorting, filtering, the chart\'s hover,
   } finally {
     await browser.close();
     await dashboard.close();
+  }
+}, 180_000);
+
+test("two loop tags in the browser: the loop's tag numbered from its baseline, the other named; --tag shows the other; a new tag is followed", async () => {
+  const dir = path.join(work, 'two-tags');
+  fs.mkdirSync(dir, { recursive: true });
+  const { a, b, state } = twoTagRows();
+  writeResults(dir, [...a, ...b]);
+  writeRunState(dir, state);
+  const dashboard = await startDashboard({ dir, port: 0 });
+  const pinned = await startDashboard({ dir, port: 0, tag: 'a' });
+  const browser = await launchChromium();
+  try {
+    const errors: string[] = [];
+    const open = async (url: string) => {
+      const page = await browser.browser.newPage();
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.setViewport({ width: 1440, height: 1400 });
+      await page.goto(url);
+      await page.waitForSelector('body[data-ready]', { timeout: 60_000 });
+      return page;
+    };
+    type Seen = { tag: string; line: string; numbers: string[]; stored: number[]; baseline: string; best: string; total: string; points: number; xs: number[] };
+    const look = (page: Page) =>
+      js<Seen>(
+        page,
+        `(() => {
+          const q = (s) => document.querySelector(s).textContent;
+          const rows = [...document.querySelectorAll('.grid-row')];
+          return { tag: document.body.dataset.tag, line: q('#tag-line').replace(/\\s+/g, ' ').trim(), numbers: rows.map((r) => r.children[0].textContent),
+            stored: rows.map((r) => Number(r.dataset.experiment)), baseline: q('#card-baseline .sub'), best: q('#card-best .sub'), total: q('#card-counts .value'),
+            points: Number(document.getElementById('chart-best').dataset.points), xs: [...window.__bestChart.data[0]] };
+        })()`,
+      );
+    const bestOf = (rows: typeof a) => rows.filter((r) => r.status === 'keep').reduce((x, r) => (r.val_bpb! < x.val_bpb! ? r : x));
+    const others = '`autoresearch dashboard --tag NAME` shows one';
+
+    // By default the loop's tag, b: its rows numbered from its baseline (experiment 5) as #0.
+    const page = await open(dashboard.url);
+    const shown = await look(page);
+    expect(shown).toEqual({
+      tag: 'b',
+      line: `tag b (#0 is experiment 5 in results.jsonl) · the loop's tag (a new one is followed) other tags: a (5 experiments); ${others}`,
+      numbers: ['6', '5', '4', '3', '2', '1', '0'],
+      stored: [11, 10, 9, 8, 7, 6, 5],
+      baseline: `#0 · ${b[0]!.commit.slice(0, 7)}`,
+      best: `#${bestOf(b).experiment - 5} · ${bestOf(b).description}`,
+      total: '7',
+      points: 7,
+      xs: [0, 1, 2, 3, 4, 5, 6],
+    });
+    await page.click('.grid-row[data-number="0"]');
+    await page.waitForSelector('#detail[open]');
+    expect(await js<string>(page, `document.getElementById('detail-title').textContent`)).toMatch(/^Experiment 0 · kept · val_bpb /);
+    expect(await js<string>(page, `document.getElementById('detail-facts').textContent`)).toContain('tagbin results.jsonlexperiment 5');
+    await page.keyboard.press('Escape');
+
+    // --tag a: a's rows, numbered from its own baseline.
+    const other = await open(pinned.url);
+    expect(await look(other)).toEqual({
+      tag: 'a',
+      line: `tag a · chosen with --tag other tags: b (7 experiments); ${others}`,
+      numbers: ['4', '3', '2', '1', '0'],
+      stored: [4, 3, 2, 1, 0],
+      baseline: `#0 · ${a[0]!.commit.slice(0, 7)}`,
+      best: `#${bestOf(a).experiment} · ${bestOf(a).description}`,
+      total: '5',
+      points: 5,
+      xs: [0, 1, 2, 3, 4],
+    });
+
+    // The loop starts c: the default page switches to it (empty), then shows c's baseline as #0;
+    // the --tag a page stays on a and names c among the others.
+    writeRunState(dir, { tag: 'c', firstExperiment: 12, nextExperiment: 13 });
+    // (Polled by time: `page` is a background tab now, where animation frames do not run.)
+    await page.waitForFunction(`document.body.dataset.tag === 'c'`, { timeout: 10_000, polling: 100 });
+    const empty = await look(page);
+    expect([empty.line, empty.numbers, empty.total, empty.baseline]).toEqual([
+      `tag c (#0 is experiment 12 in results.jsonl) · the loop's tag (a new one is followed) other tags: a (5 experiments), b (7 experiments); ${others}`,
+      [],
+      '0',
+      'no experiment yet',
+    ]);
+    const c0 = syntheticRows(1, { seed: 29, tag: 'c', start: 12 })[0]!;
+    appendRow(dir, c0);
+    await page.waitForFunction(`document.body.dataset.rows === '1'`, { timeout: 10_000, polling: 100 });
+    const first = await look(page);
+    expect([first.numbers, first.stored, first.baseline, first.xs]).toEqual([['0'], [12], `#0 · ${c0.commit.slice(0, 7)}`, [0]]);
+    await other.waitForFunction(`document.getElementById('tag-others').textContent.includes('c (1 experiment)')`, { timeout: 10_000, polling: 100 });
+    expect((await look(other)).numbers).toEqual(['4', '3', '2', '1', '0']);
+    expect(errors).toEqual([]);
+  } finally {
+    await browser.close();
+    await dashboard.close();
+    await pinned.close();
   }
 }, 180_000);
 

@@ -64,7 +64,7 @@ test('plot --out chart.png writes the chart as a PNG: its size, its marks and it
       timeout: 60_000,
     });
     expect(cli.stderr).toBe('');
-    expect(cli.stdout).toBe(`${out}: 30 experiments\n`);
+    expect(cli.stdout).toBe(`${out}: 30 experiments of tag synthetic\n`);
     const image = decodePng(fs.readFileSync(out));
     expect([image.width, image.height]).toEqual([2400, 1200]);
     // White background, green kept points and running best, dark text (title, ticks).

@@ -1,19 +1,22 @@
 // The dashboard's server against real files written the way the loop writes them (and, for
 // the event stream, by another process): JSON endpoints, the event stream, the stop control,
 // what it refuses to serve, and where it listens; with parallel workers, the queue and the
-// per-experiment logs followed as the loop writes them.
+// per-experiment logs followed as the loop writes them; with two loop tags, one tag at a time
+// (the loop's by default, followed to a new one; --tag another) numbered from its baseline.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 
+import { chooseTag } from '../../lib/cli/results';
 import { startDashboard, type Dashboard } from '../../lib/dashboard/server';
+import { UnknownTagError } from '../../lib/errors';
 import { STOP_FILE, takeStopRequest } from '../../lib/loop/control';
-import { summarizeResults } from '../../lib/loop/report';
-import { readResults } from '../../lib/loop/results';
+import { resultsReportJson, summarizeResults } from '../../lib/loop/report';
+import { loadResults, readResults, type ResultRow } from '../../lib/loop/results';
 import { packageRoot } from '../../lib/native/load';
-import { syntheticRows, writeResults } from '../dashboard-fixtures';
+import { appendRow, syntheticRows, twoTagRows, writeResults, writeRunState } from '../dashboard-fixtures';
 
 const root = packageRoot();
 let work: string;
@@ -36,8 +39,8 @@ function session(name: string, rows: object[]): string {
   return dir;
 }
 
-async function serve(dir: string): Promise<Dashboard> {
-  const d = await startDashboard({ dir, port: 0, pollMs: 100 });
+async function serve(dir: string, tag?: string): Promise<Dashboard> {
+  const d = await startDashboard({ dir, port: 0, pollMs: 100, tag });
   open.push(d);
   return d;
 }
@@ -68,12 +71,12 @@ interface SseEvent {
   at: number;
 }
 
-/** Follows /api/events; `next(name)` resolves with the next event of that name. */
-function events(d: Dashboard, from: number) {
+/** Follows /api/events (for a page holding `from` rows of view `view`); `next(name)` resolves with the next event of that name. */
+function events(d: Dashboard, from: number, view?: number) {
   const seen: SseEvent[] = [];
   const waiters: Array<{ name: string; test: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void }> = [];
   let buffer = '';
-  const req = http.get({ host: '127.0.0.1', port: d.port, path: `/api/events?from=${from}` }, (res) => {
+  const req = http.get({ host: '127.0.0.1', port: d.port, path: `/api/events?from=${from}${view === undefined ? '' : `&view=${view}`}` }, (res) => {
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
       buffer += chunk;
@@ -192,6 +195,178 @@ test('JSON endpoints: the snapshot matches `autoresearch results`; a row carries
   expect(one.row.diff).toMatch(/^--- a\/train\/config\.ts/);
   expect((await request(d, '/api/rows/60')).status).toBe(404);
   expect((await request(d, '/api/rows/-1')).status).toBe(404);
+});
+
+/** The parts of /api/state the tag tests look at. */
+interface TagState {
+  view: { id: number; tag: string | null; first: number; following: boolean; tags: Array<{ tag: string | null; experiments: number }> };
+  rows: unknown[][];
+  summary: ReturnType<typeof summarizeResults> & { startedAt: number | null };
+  status: { tag: string | null; first: number };
+  incumbent: { index: number; experiment: number } | null;
+}
+
+const stateOf = async (d: Dashboard) => JSON.parse((await request(d, '/api/state')).body) as TagState;
+
+/** The rows and figures `autoresearch results --tag T` reports for `dir` (what the page must show). */
+async function reportOf(dir: string, tag: string) {
+  const { rows } = await loadResults(dir);
+  const shown = chooseTag(rows, tag, null);
+  return { rows: shown.rows, summary: summarizeResults(shown.rows), numbers: resultsReportJson(shown.rows).experiments.map((e) => e.index) };
+}
+
+/** The view's rows as the page numbers them: experiment − the view's first. */
+const shownNumbers = (snap: TagState) => snap.rows.map((r) => (r[1] as number) - snap.view.first);
+
+/** The command line, run in this process's Node through tsx. */
+const cliArgs = (...args: string[]) => ['--require', require.resolve('tsx/cjs'), path.join(root, 'bin/autoresearch.ts'), ...args];
+
+test("two loop tags: the loop's tag by default, numbered from its baseline as `results` numbers it, the other tag named; its events only", async () => {
+  const { a, b, state } = twoTagRows();
+  const dir = session('two-tags', [...a, ...b]);
+  writeRunState(dir, state);
+  const d = await serve(dir);
+  const snap = await stateOf(d);
+  expect(snap.view).toEqual({ id: snap.view.id, tag: 'b', first: 5, following: true, tags: [{ tag: 'a', experiments: 5 }, { tag: 'b', experiments: 7 }] });
+  const expected = await reportOf(dir, 'b');
+  expect(snap.rows.map((r) => r[1])).toEqual(expected.rows.map((r) => r.experiment));
+  // Rows keep their position in results.jsonl as their id (/api/rows/:index).
+  expect(snap.rows.map((r) => r[0])).toEqual([5, 6, 7, 8, 9, 10, 11]);
+  expect(shownNumbers(snap)).toEqual(expected.numbers);
+  expect(shownNumbers(snap)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  // The cards: b's baseline (not a's), best, counts and start.
+  expect(snap.summary.counts).toEqual(expected.summary.counts);
+  expect(snap.summary.baseline).toMatchObject({ experiment: 5, commit: b[0]!.commit });
+  expect(snap.summary.best).toMatchObject({ experiment: expected.summary.best!.experiment, val_bpb: expected.summary.best!.val_bpb });
+  expect(snap.summary.improvement).toEqual(expected.summary.improvement);
+  expect(snap.summary.startedAt).toBe(Date.parse(b[0]!.time) - b[0]!.total_seconds! * 1000);
+  expect(snap.status).toMatchObject({ tag: 'b', first: 5 });
+  expect(snap.incumbent!.experiment).toBe(expected.summary.best!.experiment);
+  expect(JSON.parse((await request(d, '/api/rows/5')).body).row.commit).toBe(b[0]!.commit);
+
+  // A row of another tag changes only that tag's count; a row of b arrives numbered after b's.
+  const stream = events(d, 7, snap.view.id);
+  await stream.next('status');
+  appendRow(dir, syntheticRows(2, { seed: 23, tag: 'a', start: 11 })[1]!);
+  const tags = await stream.next('tags');
+  expect(tags.data).toEqual({ tags: [{ tag: 'a', experiments: 6 }, { tag: 'b', experiments: 7 }] });
+  appendRow(dir, syntheticRows(2, { seed: 24, tag: 'b', start: 12 })[1]!);
+  const rows = await stream.next('rows');
+  expect(rows.data).toMatchObject({ view: snap.view.id, from: 7, summary: { counts: { total: 8 }, baseline: { experiment: 5 } } });
+  expect((rows.data as { rows: unknown[][] }).rows.map((r) => [r[0], r[1]])).toEqual([[13, 13]]);
+  expect(stream.seen.filter((e) => e.event === 'rows')).toHaveLength(1);
+  stream.close();
+  // A page holding another view (from before a switch) is told to reload.
+  const stale = events(d, 0, snap.view.id + 1);
+  await stale.next('reset');
+  stale.close();
+});
+
+test('--tag: the other tag, numbered from its own baseline; a tag the loop has just started; an unknown tag is refused, listing the tags present', async () => {
+  const { a, b, state } = twoTagRows();
+  const dir = session('tag-option', [...a, ...b]);
+  writeRunState(dir, state);
+  const d = await serve(dir, 'a');
+  const snap = await stateOf(d);
+  expect(snap.view).toEqual({ id: snap.view.id, tag: 'a', first: 0, following: false, tags: [{ tag: 'a', experiments: 5 }, { tag: 'b', experiments: 7 }] });
+  const expected = await reportOf(dir, 'a');
+  expect(shownNumbers(snap)).toEqual(expected.numbers);
+  expect(snap.rows.map((r) => r[7])).toEqual(a.map((r) => r.description));
+  expect(snap.summary.counts).toEqual(expected.summary.counts);
+  expect(snap.summary.baseline).toMatchObject({ experiment: 0, commit: a[0]!.commit });
+  expect(snap.summary.best!.val_bpb).toBe(expected.summary.best!.val_bpb);
+  // The loop's runs are still numbered within the loop's tag, and measured against its incumbent.
+  expect(snap.status).toMatchObject({ tag: 'b', first: 5 });
+  expect(snap.incumbent!.experiment).toBe((await reportOf(dir, 'b')).summary.best!.experiment);
+
+  const message = "--tag c: no experiment has that tag; the tags present are a (5 experiments), b (7 experiments). Name one of them, or leave out --tag to show the loop's tag";
+  await expect(startDashboard({ dir, port: 0, tag: 'c' })).rejects.toThrow(UnknownTagError);
+  await expect(startDashboard({ dir, port: 0, tag: 'c' })).rejects.toThrow(message);
+  await expect(startDashboard({ dir, port: 0, tag: '(untagged)' })).rejects.toThrow(/^--tag \(untagged\): no experiment has that tag/);
+  const cli = spawnSync(process.execPath, cliArgs('dashboard', '--dir', dir, '--port', '0', '--tag', 'c'), { encoding: 'utf8', timeout: 60_000 });
+  expect([cli.status, cli.stdout]).toEqual([2, '']);
+  expect(cli.stderr).toBe(`autoresearch: ${message} (see autoresearch dashboard --help)\n`);
+
+  // The loop has just started c (run.json names it, no row yet): shown, empty, numbered from where the loop starts it.
+  writeRunState(dir, { tag: 'c', firstExperiment: 12, nextExperiment: 13 });
+  const c = await serve(dir, 'c');
+  expect((await stateOf(c)).view).toMatchObject({ tag: 'c', first: 12, following: false });
+  expect((await stateOf(c)).rows).toEqual([]);
+
+  // The command prints the tag it shows.
+  const child = spawn(process.execPath, cliArgs('dashboard', '--dir', dir, '--port', '0', '--tag', 'a'), { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const start = Date.now();
+  while (!/ at http/.test(out) && Date.now() - start < 60_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  expect(out).toMatch(/^dashboard of .* \(tag a\) at http:\/\/127\.0\.0\.1:\d+\//);
+  const url = /(http:\S+)/.exec(out)![1]!;
+  expect(((await (await fetch(`${url}api/state`)).json()) as TagState).view.tag).toBe('a');
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('close', r));
+}, 120_000);
+
+test('following the loop: a new tag in run.json switches the view (a reset), numbered from its baseline; a --tag view stays', async () => {
+  const a = syntheticRows(5, { seed: 25, tag: 'a' });
+  const dir = session('follow', a);
+  writeRunState(dir, { tag: 'a', firstExperiment: 0, nextExperiment: 5 });
+  const d = await serve(dir);
+  const pinned = await serve(dir, 'a');
+  const before = await stateOf(d);
+  expect(before.view).toMatchObject({ tag: 'a', first: 0, following: true, tags: [{ tag: 'a', experiments: 5 }] });
+  const pinnedView = (await stateOf(pinned)).view;
+
+  // The loop starts b: the page is told to reload, and finds b, empty, numbered from 5.
+  const stream = events(d, 5, before.view.id);
+  await stream.next('status');
+  writeRunState(dir, { tag: 'b', firstExperiment: 5, nextExperiment: 6 });
+  await stream.next('reset');
+  stream.close();
+  const after = await stateOf(d);
+  expect(after.view).toEqual({ id: after.view.id, tag: 'b', first: 5, following: true, tags: [{ tag: 'a', experiments: 5 }] });
+  expect(after.view.id).not.toBe(before.view.id);
+  expect(after.rows).toEqual([]);
+  expect(after.summary.counts.total).toBe(0);
+  expect(after.summary.baseline).toBeNull();
+
+  // b's baseline arrives: row #0 of the new view, and the cards' baseline.
+  const next = events(d, 0, after.view.id);
+  await next.next('status');
+  appendRow(dir, syntheticRows(1, { seed: 26, tag: 'b', start: 5 })[0]!);
+  const rows = await next.next('rows');
+  expect(rows.data).toMatchObject({ view: after.view.id, from: 0, summary: { counts: { total: 1 }, baseline: { experiment: 5 } } });
+  expect((rows.data as { rows: unknown[][] }).rows.map((r) => (r[1] as number) - after.view.first)).toEqual([0]);
+  next.close();
+
+  // The --tag a dashboard stayed on a, in the same view, and counts b's row among the others.
+  await pinned.session.poll();
+  const still = await stateOf(pinned);
+  expect(still.view).toEqual({ ...pinnedView, tags: [{ tag: 'a', experiments: 5 }, { tag: 'b', experiments: 1 }] });
+  expect(still.rows.map((r) => r[1])).toEqual([0, 1, 2, 3, 4]);
+  expect(still.status).toMatchObject({ tag: 'b', first: 5 });
+});
+
+test('rows written before rows recorded their tag: grouped by the run state as `results` groups them, again when it names a new tag', async () => {
+  const old: ResultRow[] = [...syntheticRows(3, { seed: 27 }), ...syntheticRows(2, { seed: 28, start: 3 })].map((r) => ({ ...r, tag: null }));
+  const dir = session('untagged', old.map(({ tag: _tag, ...rest }) => rest));
+  writeRunState(dir, { tag: 'b', firstExperiment: 3, nextExperiment: 5 });
+  const d = await serve(dir);
+  const snap = await stateOf(d);
+  expect(snap.view).toMatchObject({ tag: 'b', first: 3, tags: [{ tag: null, experiments: 3 }, { tag: 'b', experiments: 2 }] });
+  expect(shownNumbers(snap)).toEqual((await reportOf(dir, 'b')).numbers);
+  expect(snap.summary.counts).toEqual((await reportOf(dir, 'b')).summary.counts);
+  const untagged = await serve(dir, '(untagged)');
+  expect((await stateOf(untagged)).rows.map((r) => r[1])).toEqual([0, 1, 2]);
+
+  // A new tag starts: run.json no longer names b, so its rows are untagged too (as `results` then shows them).
+  const stream = events(d, 2, snap.view.id);
+  await stream.next('status');
+  writeRunState(dir, { tag: 'c', firstExperiment: 5, nextExperiment: 6 });
+  await stream.next('reset');
+  stream.close();
+  expect((await stateOf(d)).view).toMatchObject({ tag: 'c', first: 5, tags: [{ tag: null, experiments: 5 }] });
+  expect((await reportOf(dir, '(untagged)')).rows).toHaveLength(5);
 });
 
 /** A trainer progress line, as run.log and the per-experiment logs carry them. */

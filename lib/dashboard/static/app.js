@@ -1,4 +1,6 @@
-// The dashboard page: draws the snapshot from /api/state, then follows /api/events.
+// The dashboard page: draws the snapshot from /api/state, then follows /api/events. It shows one
+// loop tag (the snapshot's `view`): rows are numbered within it (#0 is its baseline), as
+// `autoresearch results` numbers them; the runs in flight within the loop's tag (`status.first`).
 // Plain browser JavaScript, no build step; charts through uPlot (loaded before this file).
 // Every text that comes from the session (descriptions, diffs, log lines) is set as text,
 // never as HTML: descriptions and diffs are written by an agent.
@@ -10,6 +12,8 @@
 
   const state = {
     dir: '',
+    // The tag shown: { id, tag, first, following, tags } (see TagView in session.ts).
+    tagView: { id: 0, tag: null, first: 0, following: true, tags: [] },
     rows: [],
     summary: null,
     status: null,
@@ -64,6 +68,12 @@
     for (const c of children) if (c !== null && c !== undefined) node.append(c);
     return node;
   }
+  const tagName = (tag) => (tag === null ? '(untagged)' : tag);
+  const describeTag = (t) => `${tagName(t.tag)} (${t.experiments} experiment${t.experiments === 1 ? '' : 's'})`;
+  /** A row's number within the tag shown (#0: its baseline). */
+  const shownNumber = (experiment) => experiment - state.tagView.first;
+  /** An experiment of the loop's tag (in flight, or the incumbent) numbered within that tag. */
+  const loopNumber = (experiment) => experiment - (state.status ? state.status.first : state.tagView.first);
   function setCard(id, value, sub, good) {
     const card = $(id);
     const v = card.querySelector('.value');
@@ -75,7 +85,7 @@
   // ---------------------------------------------------------------------------- derived data
   /** A row from its wire form (an array in the order of the snapshot's `fields`). */
   function fromTuple(t) {
-    return { index: t[0], experiment: t[1], status: t[2], val_bpb: t[3], peak_vram_mb: t[4], num_steps: t[5], time: t[6], description: t[7], commit: t[8], worker: t[9], delta: null };
+    return { index: t[0], experiment: t[1], number: shownNumber(t[1]), status: t[2], val_bpb: t[3], peak_vram_mb: t[4], num_steps: t[5], time: t[6], description: t[7], commit: t[8], worker: t[9], delta: null };
   }
   /** The running best before each row and each row's delta to it (file order, as the loop judged). */
   function computeDeltas(rows) {
@@ -88,14 +98,18 @@
   function isRunning() {
     return !!(state.status && state.status.running);
   }
+  /** A loop runs the tag shown (its clock still runs). */
+  function runningShown() {
+    return isRunning() && state.status.tag === state.tagView.tag;
+  }
 
   // ---------------------------------------------------------------------------- cards
   function renderCards() {
     const s = state.summary;
     if (!s) return;
     const base = s.baseline && s.baseline.status !== 'crash' ? s.baseline.val_bpb : null;
-    setCard('card-baseline', fmtBpb(base), s.baseline ? `#${s.baseline.experiment} · ${s.baseline.commit.slice(0, 7)}` : 'no experiment yet');
-    setCard('card-best', fmtBpb(s.best ? s.best.val_bpb : null), s.best ? `#${s.best.experiment} · ${s.best.description}` : 'nothing kept yet');
+    setCard('card-baseline', fmtBpb(base), s.baseline ? `#${shownNumber(s.baseline.experiment)} · ${s.baseline.commit.slice(0, 7)}` : 'no experiment yet');
+    setCard('card-best', fmtBpb(s.best ? s.best.val_bpb : null), s.best ? `#${shownNumber(s.best.experiment)} · ${s.best.description}` : 'nothing kept yet');
     if (s.improvement) {
       setCard('card-improvement', `${(s.improvement.relative * 100).toFixed(2)}%`, `${s.improvement.absolute.toFixed(6)} bpb lower`, s.improvement.absolute > 0);
     } else setCard('card-improvement', '–', 'needs a baseline and a kept experiment');
@@ -110,14 +124,29 @@
     const s = state.summary;
     if (!s || s.startedAt === null) {
       setCard('card-rate', '–', '');
-      setCard('card-time', '–', isRunning() ? 'the baseline is running' : 'no experiment yet');
+      setCard('card-time', '–', runningShown() ? 'the baseline is running' : 'no experiment yet');
       return;
     }
-    const end = isRunning() ? Date.now() : s.lastAt;
+    const end = runningShown() ? Date.now() : s.lastAt;
     const span = Math.max(0, end - s.startedAt);
     const hours = span / 3.6e6;
     setCard('card-rate', hours > 0 ? (s.counts.total / hours).toFixed(1) : '–', `${s.counts.total} in ${fmtDuration(span)}`);
-    setCard('card-time', fmtDuration(span), isRunning() ? `since ${fmtTime(s.startedAt)}, still running` : `finished ${fmtTime(s.lastAt)}`);
+    setCard('card-time', fmtDuration(span), runningShown() ? `since ${fmtTime(s.startedAt)}, still running` : `finished ${fmtTime(s.lastAt)}`);
+  }
+
+  // ---------------------------------------------------------------------------- the tag shown
+  function renderTagLine() {
+    const v = state.tagView;
+    const st = state.status;
+    document.body.dataset.tag = tagName(v.tag);
+    $('tag-line').hidden = v.tag === null && v.tags.length === 0;
+    $('tag-shown').textContent = tagName(v.tag);
+    $('tag-first').textContent = v.first > 0 ? ` (#0 is experiment ${v.first} in results.jsonl)` : '';
+    let mode = v.following ? "· the loop's tag (a new one is followed)" : '· chosen with --tag';
+    if (!v.following && st && st.running && st.tag !== null && st.tag !== v.tag) mode += `; the loop is running tag ${st.tag}`;
+    $('tag-mode').textContent = mode;
+    const others = v.tags.filter((t) => t.tag !== v.tag);
+    $('tag-others').textContent = others.length > 0 ? `other tags: ${others.map(describeTag).join(', ')}; \`autoresearch dashboard --tag NAME\` shows one` : '';
   }
 
   // ---------------------------------------------------------------------------- status and controls
@@ -145,12 +174,12 @@
       now.append(el('b', { text: `${st.inFlight} experiment${st.inFlight === 1 ? '' : 's'} in flight` }), busy.length > 0 ? ': ' : '');
       busy.forEach((w, i) => {
         const c = w.current;
-        now.append(i > 0 ? ' · ' : '', el('b', { text: `#${c.experiment}` }), ` on ${w.worker} (${c.state}${c.step ? ` ${c.step.progress.toFixed(0)}%` : ''})`);
+        now.append(i > 0 ? ' · ' : '', el('b', { text: `#${loopNumber(c.experiment)}` }), ` on ${w.worker} (${c.state}${c.step ? ` ${c.step.progress.toFixed(0)}%` : ''})`);
       });
     } else if (st.phase === 'proposing') {
       now.append('Between experiments: the agent is proposing the next change.');
     } else if (st.current) {
-      now.append(el('b', { text: st.current.experiment !== null ? `experiment ${st.current.experiment}` : 'an experiment' }), ' ');
+      now.append(el('b', { text: st.current.experiment !== null ? `experiment #${loopNumber(st.current.experiment)}` : 'an experiment' }), ' ');
       if (st.current.description) now.append('“', el('span', { id: 'now-description', text: st.current.description }), '” ');
       now.append(`· ${st.phase}`);
       if (st.step) {
@@ -163,6 +192,7 @@
     }
     $('log-tail').textContent = st.logTail.join('\n');
     renderLiveCaption();
+    renderTagLine();
   }
 
   async function control(method) {
@@ -221,7 +251,7 @@
     let running = null;
     for (let i = 0; i < n; i++) {
       const r = rows[i];
-      x[i] = r.experiment;
+      x[i] = r.number;
       kept[i] = discarded[i] = above[i] = crashed[i] = null;
       if (r.status === 'crash' || r.val_bpb === null) crashed[i] = lo + spread * 0.02;
       else if (r.val_bpb > cap) above[i] = hi - spread * 0.02;
@@ -316,7 +346,7 @@
       return;
     }
     tip.replaceChildren(
-      el('b', { text: `#${row.experiment} ${statusWord[row.status]}` }),
+      el('b', { text: `#${row.number} ${statusWord[row.status]}` }),
       row.status === 'crash' || row.val_bpb === null ? '' : ` ${row.val_bpb.toFixed(6)}`,
       el('br'),
       row.description,
@@ -324,7 +354,7 @@
     tip.hidden = false;
     const over = u.over.getBoundingClientRect();
     const panel = tip.parentElement.getBoundingClientRect();
-    const left = over.left - panel.left + u.valToPos(row.experiment, 'x');
+    const left = over.left - panel.left + u.valToPos(row.number, 'x');
     tip.style.left = `${Math.min(left + 12, panel.width - 370)}px`;
     tip.style.top = `${over.top - panel.top + 8}px`;
   }
@@ -381,7 +411,7 @@
   /** The in-flight runs' curves (several workers), labelled by experiment and worker. */
   function runCurves() {
     return [...state.runs.values()].map((r, i) => ({
-      label: `#${r.experiment}${r.phase === 'confirm' ? ' (confirmation)' : ''} on ${r.worker || '?'}`,
+      label: `#${loopNumber(r.experiment)}${r.phase === 'confirm' ? ' (confirmation)' : ''} on ${r.worker || '?'}`,
       color: RUN_COLORS[i % RUN_COLORS.length],
       points: r.points.filter((p) => p.progress > 0),
     }));
@@ -394,7 +424,7 @@
       state.runs.size > 0
         ? `of the ${state.runs.size} experiment${state.runs.size === 1 ? '' : 's'} in flight`
         : active
-          ? `of experiment ${st.current.experiment}`
+          ? `of experiment #${loopNumber(st.current.experiment)}`
           : state.live.points.length > 0
             ? 'of the last run (run.log)'
             : '';
@@ -419,7 +449,7 @@
       el('i', { class: 'line incumbent' }),
       el('span', {
         id: 'incumbent-label',
-        text: inc ? `incumbent #${inc.experiment}${inc.points.length === 0 ? ' (no curve: this dashboard did not see its run and its log was not kept)' : ''}` : 'incumbent (none yet)',
+        text: inc ? `incumbent #${loopNumber(inc.experiment)}${inc.points.length === 0 ? ' (no curve: this dashboard did not see its run and its log was not kept)' : ''}` : 'incumbent (none yet)',
       }),
     );
     const empty = $('live-empty');
@@ -496,8 +526,8 @@
         : el('span', { class: `num ${r.delta < 0 ? 'delta-good' : 'delta-bad'}`, text: `${r.delta < 0 ? '' : '+'}${r.delta.toFixed(6)}` });
     const row = el(
       'div',
-      { class: 'grid-row', role: 'row', tabindex: 0, 'data-index': r.index, 'data-experiment': r.experiment, 'data-status': r.status },
-      el('span', { class: 'num', text: String(r.experiment) }),
+      { class: 'grid-row', role: 'row', tabindex: 0, 'data-index': r.index, 'data-experiment': r.experiment, 'data-number': r.number, 'data-status': r.status },
+      el('span', { class: 'num', text: String(r.number) }),
       el('span', null, el('span', { class: `badge ${r.status}`, text: r.status })),
       el('span', { class: 'num', text: r.status === 'crash' ? '–' : fmtBpb(r.val_bpb) }),
       delta,
@@ -539,16 +569,16 @@
             }
           }
         }
-        const now = c ? `#${c.experiment}${c.phase === 'confirm' ? ' (confirmation)' : ''}${c.attempts > 1 ? ` (attempt ${c.attempts})` : ''} ${c.description}` : 'idle';
+        const now = c ? `#${loopNumber(c.experiment)}${c.phase === 'confirm' ? ' (confirmation)' : ''}${c.attempts > 1 ? ` (attempt ${c.attempts})` : ''} ${c.description}` : 'idle';
         return el(
           'tr',
-          { 'data-worker': w.worker, 'data-current': c ? String(c.experiment) : '' },
+          { 'data-worker': w.worker, 'data-current': c ? String(loopNumber(c.experiment)) : '' },
           el('td', { text: w.worker }),
           el('td', { class: c ? 'now' : 'muted', text: now }),
           el('td', { text: progress }),
           el('td', { text: String(w.experiments) }),
           el('td', { text: String(w.kept) }),
-          el('td', { text: last ? `#${last.experiment}` : '–' }),
+          el('td', { text: last ? `#${shownNumber(last.experiment)}` : '–' }),
           el('td', null, last ? el('span', { class: `badge ${last.status}`, text: last.status }) : '–'),
           el('td', { text: !last || last.status === 'crash' ? '–' : fmtBpb(last.val_bpb) }),
           el('td', { text: last ? last.description : '' }),
@@ -575,11 +605,13 @@
     const { row } = await res.json();
     const dialog = $('detail');
     dialog.dataset.index = String(index);
-    $('detail-title').textContent = `Experiment ${row.experiment} · ${statusWord[row.status]}${row.status === 'crash' || row.val_bpb === null ? '' : ` · val_bpb ${row.val_bpb.toFixed(6)}`}`;
+    $('detail-title').textContent = `Experiment ${shownNumber(row.experiment)} · ${statusWord[row.status]}${row.status === 'crash' || row.val_bpb === null ? '' : ` · val_bpb ${row.val_bpb.toFixed(6)}`}`;
     $('detail-description').textContent = row.description;
     const facts = $('detail-facts');
     facts.replaceChildren();
     const fact = (k, v) => facts.append(el('dt', { text: k }), el('dd', { text: v === null || v === undefined || v === '' ? '–' : String(v) }));
+    fact('tag', tagName(state.tagView.tag));
+    fact('in results.jsonl', `experiment ${row.experiment}`);
     fact('commit', row.commit);
     fact('parent', row.parent);
     fact('agent', row.agent);
@@ -600,7 +632,8 @@
   // ---------------------------------------------------------------------------- data flow
   function applySnapshot(snap) {
     state.dir = snap.dir;
-    if (snap.fields[0] !== 'index' || snap.fields[9] !== 'worker') throw new Error('this page does not match its server: reload it');
+    if (snap.fields[0] !== 'index' || snap.fields[9] !== 'worker' || !snap.view) throw new Error('this page does not match its server: reload it');
+    state.tagView = snap.view;
     state.rows = snap.rows.map(fromTuple);
     state.summary = snap.summary;
     state.status = snap.status;
@@ -613,7 +646,8 @@
     computeDeltas(state.rows);
     document.body.dataset.rows = String(state.rows.length);
     $('session-dir').textContent = snap.dir;
-    document.title = `autoresearch · ${snap.dir.split('/').pop()}`;
+    document.title = `autoresearch · ${snap.dir.split('/').pop()}${snap.view.tag === null ? '' : ` · ${snap.view.tag}`}`;
+    renderTagLine();
     renderStatus();
     renderCards();
     performance.mark('cards');
@@ -646,12 +680,13 @@
 
   function connect() {
     if (state.stream) state.stream.close();
-    const stream = new EventSource(`/api/events?from=${state.rows.length}`);
+    const stream = new EventSource(`/api/events?from=${state.rows.length}&view=${state.tagView.id}`);
     state.stream = stream;
     stream.addEventListener('rows', (e) => {
       const msg = JSON.parse(e.data);
-      if (msg.from > state.rows.length) return void reload();
-      const fresh = msg.rows.map(fromTuple).filter((r) => r.index >= state.rows.length);
+      // `from` counts the view's rows: a gap, or rows of a view this page does not hold, means reload.
+      if (msg.view !== state.tagView.id || msg.from > state.rows.length) return void reload();
+      const fresh = msg.rows.slice(state.rows.length - msg.from).map(fromTuple);
       if (fresh.length === 0) return;
       state.rows.push(...fresh);
       computeDeltas(state.rows);
@@ -668,6 +703,10 @@
       document.body.dataset.rowsAt = String(Date.now());
     });
     stream.addEventListener('reset', () => void reload());
+    stream.addEventListener('tags', (e) => {
+      state.tagView.tags = JSON.parse(e.data).tags;
+      renderTagLine();
+    });
     stream.addEventListener('status', (e) => {
       state.status = JSON.parse(e.data);
       renderStatus();
