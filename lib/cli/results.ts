@@ -25,14 +25,15 @@ export const TAG_OPTION = {
 
 /**
  * The tag a report shows: `requested` (a UsageError listing the tags present when no row has
- * it), else the run branch's tag (`branchTag`, even before its first row), else the last row's.
+ * it, and `alternative`, e.g. `--all`, when the command has one), else the run branch's tag
+ * (`branchTag`, even before its first row), else the last row's.
  */
-export function chooseTag(rows: readonly ResultRow[], requested: string | undefined, branchTag: string | null): TagRows {
+export function chooseTag(rows: readonly ResultRow[], requested: string | undefined, branchTag: string | null, alternative?: string): TagRows {
   const groups = rowsByTag(rows);
   const group = (tag: string | null): TagRows => groups.find((g) => g.tag === tag) ?? { tag, rows: [] };
   if (requested !== undefined) {
     const problem = unknownTagProblem(groups, requested);
-    if (problem !== null) throw new UsageError(groups.length === 0 ? problem : `${problem}, or pass --all for every tag`);
+    if (problem !== null) throw new UsageError(groups.length === 0 || !alternative ? problem : `${problem}, or ${alternative}`);
     return group(tagOption(requested));
   }
   return group(defaultTag(branchTag, rows[rows.length - 1]?.tag));
@@ -63,7 +64,7 @@ export const resultsCommand: CommandModule<object, ResultsArgs> = {
       process.stdout.write((argv.json ? JSON.stringify(allTagsReportJson(groups, options), null, 2) : formatTagsReport(groups, groups, options)) + '\n');
       return;
     }
-    const shown = chooseTag(rows, argv.tag, argv.tag === undefined ? await checkedOutTag(argv.dir) : null);
+    const shown = chooseTag(rows, argv.tag, argv.tag === undefined ? await checkedOutTag(argv.dir) : null, 'pass --all for every tag');
     process.stdout.write((argv.json ? JSON.stringify(tagReportJson(groups, shown, options), null, 2) : formatTagsReport(groups, [shown], options)) + '\n');
   },
 };

@@ -192,7 +192,11 @@ describe('the tag a report shows (chooseTag)', () => {
 
   test('an unknown --tag is a usage error naming the tags present', () => {
     expect(() => chooseTag(twoTags, 'c', null)).toThrow(UsageError);
-    expect(() => chooseTag(twoTags, 'c', null)).toThrow('--tag c: no experiment has that tag; the tags present are a (3 experiments), b (4 experiments). Name one of them, or pass --all for every tag');
+    expect(() => chooseTag(twoTags, 'c', null, 'pass --all for every tag')).toThrow(
+      '--tag c: no experiment has that tag; the tags present are a (3 experiments), b (4 experiments). Name one of them, or pass --all for every tag',
+    );
+    // plot has no --all: its message offers none.
+    expect(() => chooseTag(twoTags, 'c', null)).toThrow(/Name one of them$/);
     expect(() => chooseTag(twoTags, '(untagged)', null)).toThrow(/--tag \(untagged\): no experiment has that tag/);
     expect(() => chooseTag([], 'a', null)).toThrow('--tag a: there are no experiments yet');
   });
