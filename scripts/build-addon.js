@@ -113,7 +113,7 @@ async function buildAddon({ install = false } = {}) {
   announce(
     `autoresearch: compiling the native addon against libtorch ${info.version} (${info.cuda ? 'CUDA' : 'CPU'}, ${info.libDir}) ` +
       `with ${n} parallel job${n === 1 ? '' : 's'} using ${useCmake ? 'cmake-js' : 'node-gyp'}. ` +
-      `The libtorch headers are large: this takes several minutes (about ${Math.max(2, Math.round(16 / n))}-${Math.max(4, Math.round(30 / n))} min on ${n} core${n === 1 ? '' : 's'}).`,
+      `The libtorch headers are large: this takes several minutes (about ${Math.max(1, Math.round(8 / n))}-${Math.max(2, Math.round(16 / n))} min on ${n} core${n === 1 ? '' : 's'}).`,
     { install },
   );
   const env = { ...process.env, JOBS: String(n), CMAKE_BUILD_PARALLEL_LEVEL: String(n) };

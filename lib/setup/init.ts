@@ -76,22 +76,26 @@ async function cpuSizes(options: InitOptions): Promise<{ knobs: Record<string, K
 }
 
 /**
- * Makes `tsc` and editors resolve the config's `import type { ExperimentConfig } from
- * 'autoresearch'`: when the folder cannot reach the package through node_modules (a research
- * folder outside any project that depends on it), a tsconfig.json mapping 'autoresearch' to
- * this installation's type declarations. A tsconfig.json already there is left alone. Returns
- * the file written, or null.
+ * A tsconfig.json for the research folder, so that `tsc -p <dir>` and editors check
+ * train/config.ts as the harness runs it: strict, and without Node's types (the config is
+ * evaluated in a sandbox with no `process`, `require` or `Buffer`, so an editor flags them).
+ * Its `import type { ExperimentConfig } from 'autoresearch'` resolves through node_modules when
+ * the folder is inside a project that depends on the package; otherwise `paths` maps it to this
+ * installation's type declarations. A tsconfig.json already there is left alone. Returns the
+ * file written, or null.
  */
-async function writeTypeResolution(dir: string, root: string): Promise<string | null> {
+async function writeTsconfig(dir: string, root: string): Promise<string | null> {
+  const exists = (file: string) => fs.stat(file).then(() => true, () => false);
   const file = path.join(dir, 'tsconfig.json');
-  if (await fs.stat(file).then(() => true, () => false)) return null;
+  if (await exists(file)) return null;
   // tsc resolves a bare 'autoresearch' through node_modules in dir or a folder above it.
-  for (let d = dir; ; d = path.dirname(d)) {
-    if (await fs.stat(path.join(d, 'node_modules', 'autoresearch', 'package.json')).then(() => true, () => false)) return null;
+  let reachable = false;
+  for (let d = dir; !reachable; d = path.dirname(d)) {
+    reachable = await exists(path.join(d, 'node_modules', 'autoresearch', 'package.json'));
     if (path.dirname(d) === d) break;
   }
   const built = path.join(root, 'dist', 'lib', 'index.d.ts');
-  const types = (await fs.stat(built).then(() => true, () => false)) ? built : path.join(root, 'lib', 'index.ts');
+  const types = (await exists(built)) ? built : path.join(root, 'lib', 'index.ts');
   const tsconfig = {
     compilerOptions: {
       target: 'ES2022',
@@ -100,7 +104,8 @@ async function writeTypeResolution(dir: string, root: string): Promise<string | 
       strict: true,
       noEmit: true,
       skipLibCheck: true,
-      paths: { autoresearch: [types] },
+      types: [],
+      ...(reachable ? {} : { paths: { autoresearch: [types] } }),
     },
     include: ['train/**/*.ts'],
   };
@@ -139,6 +144,6 @@ export async function init(options: InitOptions): Promise<InitResult> {
   await fs.mkdir(path.join(dir, 'train'), { recursive: true });
   await fs.writeFile(targets[0]!, source);
   await fs.copyFile(path.join(root, 'program.md'), targets[1]!);
-  const tsconfig = await writeTypeResolution(dir, root);
+  const tsconfig = await writeTsconfig(dir, root);
   return { files: tsconfig ? [...targets, tsconfig] : targets, scaled, machine, rule: sizes?.rule ?? null };
 }

@@ -159,3 +159,23 @@ test('init in a folder outside any project writes a tsconfig.json with which tsc
   expect(bare.status).not.toBe(0);
   expect(bare.stdout).toMatch(/Cannot find module 'autoresearch'/);
 }, 120_000);
+
+test('init inside a project that depends on the package: tsc checks the config as the sandbox runs it', () => {
+  const inside = path.join(project, 'research');
+  const init = sh(path.join(project, 'node_modules', '.bin', 'autoresearch'), ['init', inside, '--quick', '--json'], project);
+  expect(init.status).toBe(0);
+  expect((JSON.parse(init.stdout) as { files: string[] }).files).toContain(path.join(inside, 'tsconfig.json'));
+  // The type import resolves through the project's node_modules: no path mapping.
+  const options = (JSON.parse(fs.readFileSync(path.join(inside, 'tsconfig.json'), 'utf8')) as { compilerOptions: Record<string, unknown> }).compilerOptions;
+  expect(options.paths).toBeUndefined();
+  const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
+  const checked = sh(process.execPath, [tsc, '-p', inside], inside);
+  expect(checked.stdout + checked.stderr).toBe('');
+  expect(checked.status).toBe(0);
+  // Node's globals are not there, as in the sandbox: a config that reaches for them is flagged.
+  const config = path.join(inside, 'train', 'config.ts');
+  fs.appendFileSync(config, 'export const leak = process.env.HOME;\n');
+  const flagged = sh(process.execPath, [tsc, '-p', inside], inside);
+  expect(flagged.status).not.toBe(0);
+  expect(flagged.stdout).toMatch(/Cannot find name 'process'/);
+}, 120_000);
