@@ -96,13 +96,15 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
     }));
   let countingSince = 0; // this clock when counted training started
   for (;;) {
-    const progress = Math.min(counted / o.timeBudget, 1);
-    const settings = schedule(progress, step);
     if (step === WARMUP_STEPS + 1) {
       o.report?.({ type: 'counting' });
       countingSince = performance.now();
     }
     const start = performance.now();
+    // The schedules are part of the step, as in the reference (it sets the groups' rates
+    // between t0 and t1): a slow schedule costs the config training time, not the harness.
+    const progress = Math.min(counted / o.timeBudget, 1);
+    const settings = schedule(progress, step);
     const batches: TokenBatch[] = [];
     for (let micro = 0; micro < accumSteps; micro++) batches.push(train.next());
     const loss = model.trainStep(batches, optimizer, settings);
