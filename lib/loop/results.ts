@@ -347,9 +347,8 @@ export type ResultsSource = typeof RESULTS_JSONL | typeof RESULTS_TSV;
  */
 export function inferTags(rows: readonly ResultRow[], state: Pick<RunState, 'tag' | 'firstExperiment'> | null): ResultRow[] {
   return rows.map((row) => {
-    if (row.tag !== null) return row;
     const tag = inferredTag(row, state);
-    return tag === null ? row : { ...row, tag };
+    return tag === row.tag ? row : { ...row, tag };
   });
 }
 

@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
+import { writeFileAtomic } from '../atomic-file';
 import { STATE_DIR } from './paths';
 
 /** Per-run state kept beside the results: where this tag's rows start, the noise measured. */
@@ -28,8 +29,5 @@ export async function readState(dir: string): Promise<RunState | null> {
 }
 
 export async function writeState(dir: string, state: RunState): Promise<void> {
-  await fs.mkdir(path.join(dir, STATE_DIR), { recursive: true });
-  const file = path.join(dir, STATE_DIR, 'run.json');
-  await fs.writeFile(`${file}.tmp`, stateText(state));
-  await fs.rename(`${file}.tmp`, file);
+  writeFileAtomic(path.join(dir, STATE_DIR, 'run.json'), stateText(state));
 }
