@@ -8,7 +8,8 @@
 // counts more step time than passed), or that trains past the budget by more than
 // overrunMargin(), is a crash. (The steps' counted time excludes the progress lines between
 // them, which add up with many tiny steps: the comparison is of the interval, not of the sum.) The summary block in the
-// log and on onOutput is written here, from the checked result.
+// log and on onOutput is written here, from the checked result. The worker writes its progress
+// to the log itself (run-log.ts); onOutput reads it back from there.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -16,6 +17,7 @@ import { env } from '../env';
 import { ConfigError } from '../errors';
 import { compileConfig, compileConfigSource } from './config-compile';
 import { checkOverrides, type ConfigOverrides } from './overrides';
+import { RunLog } from './run-log';
 import { formatSummary, roundSummary } from './summary';
 import type { ExperimentResult, ExperimentSummary, FailureKind } from './types';
 import { runWorker, type WorkerFailure, type WorkerMessage, type WorkerRequest } from './worker-process';
@@ -51,7 +53,10 @@ export interface RunOptions {
   verifyTrainInFull?: boolean;
   /** Aborting kills the run; it then counts as a crash. */
   signal?: AbortSignal;
-  /** Receives the child's output as it arrives (progress lines, summary). */
+  /**
+   * Receives the run's output (progress lines, summary) as it is written to the log, read back
+   * every FOLLOW_INTERVAL_MS (half a second).
+   */
   onOutput?: (text: string) => void;
 }
 
@@ -67,11 +72,6 @@ export function clockTolerance(timeBudget: number): number {
 /** How far past the budget counted training may run before the run is stopped. */
 function overrunMargin(timeBudget: number): number {
   return 20 + 0.1 * timeBudget;
-}
-
-function lastLines(text: string, n: number): string {
-  const lines = text.replace(/\s+$/, '').split('\n');
-  return lines.slice(-n).join('\n');
 }
 
 const DIED = 'the experiment process was';
@@ -103,21 +103,21 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
   const timeBudget = options.timeBudget ?? env.timeBudget() ?? DEFAULT_TIME_BUDGET;
   const started = performance.now();
   await fs.promises.mkdir(path.dirname(logPath), { recursive: true });
-  const log = fs.createWriteStream(logPath);
-  let text = '';
-  const output = (s: string) => {
-    text += s;
-    log.write(s);
-    options.onOutput?.(s);
+  const log = new RunLog(logPath);
+  if (options.onOutput) log.follow(options.onOutput);
+  /** The excerpt of a failed run; closes the log. */
+  const excerpt = (): string => {
+    const lines = log.lastLines(EXCERPT_LINES);
+    log.close();
+    return lines;
   };
   const crash = async (cause: string, failure: FailureKind): Promise<ExperimentResult> => {
-    output(`crash: ${cause}\n`);
-    await new Promise<void>((resolve) => log.end(resolve));
+    log.append(`crash: ${cause}\n`);
     return {
       status: 'crash',
       summary: null,
       logPath,
-      errorExcerpt: lastLines(text, EXCERPT_LINES),
+      errorExcerpt: excerpt(),
       wallSeconds: (performance.now() - started) / 1000,
       cause,
       failure,
@@ -144,7 +144,10 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
       threads: options.threads === undefined ? undefined : checkThreads(options.threads),
     };
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
+    if (!(err instanceof ConfigError)) {
+      log.close();
+      throw err;
+    }
     return crash(err.message, 'config');
   }
 
@@ -185,7 +188,7 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
 
   const { code, signal, spawnError, killedFor } = await runWorker(request, {
     cwd: dir,
-    onOutput: output,
+    outputFd: log.fd,
     onMessage,
     timeLimit: { ms: limit * 1000, reason: `killed after the total time limit of ${limit} s` },
     signal: options.signal,
@@ -198,12 +201,11 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
   if (killedFor) return crash(killedFor, 'crash');
   if (failed) {
     // The worker printed `crash: <message>` itself; say it once more only in the result.
-    await new Promise<void>((resolve) => log.end(resolve));
     return {
       status: 'crash',
       summary: null,
       logPath,
-      errorExcerpt: lastLines(text, EXCERPT_LINES),
+      errorExcerpt: excerpt(),
       wallSeconds: (performance.now() - started) / 1000,
       cause: failed.message,
       failure: failed.kind,
@@ -214,7 +216,7 @@ export async function runExperiment(options: RunOptions = {}): Promise<Experimen
   if (clockProblem) return crash(clockProblem, 'clock');
   if (!done) return crash('the run ended without reporting a result', 'crash');
   if (countingSince === null) return crash('the run reported a result without reporting its training phases', 'clock');
-  output(formatSummary(done) + '\n');
-  await new Promise<void>((resolve) => log.end(resolve));
+  log.append(formatSummary(done) + '\n');
+  log.close();
   return { status: 'ok', summary: done, logPath, errorExcerpt: null, wallSeconds: (performance.now() - started) / 1000, cause: null, failure: null };
 }

@@ -1,6 +1,6 @@
 // Starting the experiment worker (worker.ts) and talking to it. The worker runs in its own
 // process group, so a kill takes everything it started with it. Its stdout and stderr are
-// progress for people; what it reports (config checked, training phases, the summary, the
+// progress for people (written straight to a run's log, or piped to a caller); what it reports (config checked, training phases, the summary, the
 // cause of a failure) comes only over the IPC channel, which the config cannot reach.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -60,7 +60,9 @@ export interface WorkerExit {
 
 export interface RunWorkerOptions {
   cwd?: string;
-  /** The worker's stdout and stderr, as they arrive. */
+  /** A file the worker's stdout and stderr are written to (a run's log); onOutput is then not called. */
+  outputFd?: number;
+  /** The worker's stdout and stderr, as they arrive through a pipe. */
   onOutput?: (text: string) => void;
   /** Each message, with the means to stop the worker because of it. */
   onMessage?: (message: WorkerMessage, kill: (reason: string) => void) => void;
@@ -109,6 +111,7 @@ function workerCommand(): { file: string; args: string[] } {
 export async function runWorker(request: WorkerRequest, options: RunWorkerOptions): Promise<WorkerExit> {
   const worker = startWorker(request, {
     cwd: options.cwd,
+    outputFd: options.outputFd,
     onOutput: options.onOutput,
     onMessage: (message) => options.onMessage?.(message, worker.kill),
   });
@@ -130,13 +133,14 @@ export async function runWorker(request: WorkerRequest, options: RunWorkerOption
 
 function startWorker(
   request: WorkerRequest,
-  options: { cwd?: string; onOutput?: (text: string) => void; onMessage?: (message: WorkerMessage) => void },
+  options: { cwd?: string; outputFd?: number; onOutput?: (text: string) => void; onMessage?: (message: WorkerMessage) => void },
 ): WorkerHandle {
   const command = workerCommand();
+  const output = options.outputFd ?? 'pipe';
   const child = spawn(command.file, command.args, {
     cwd: options.cwd,
     env: process.env,
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    stdio: ['ignore', output, output, 'ipc'],
     detached: true, // its own process group: the whole tree can be killed at once
     serialization: 'advanced',
   });

@@ -53,10 +53,22 @@ afterAll(() => {
 describe('a good run', () => {
   let result: ExperimentResult;
   let log: string;
+  const live: { at: number; text: string }[] = [];
   beforeAll(async () => {
-    result = await run('good', configWith(TINY));
+    result = await run('good', configWith(TINY), { onOutput: (text) => live.push({ at: performance.now(), text }) });
     log = fs.readFileSync(result.logPath, 'utf8');
   }, 120_000);
+
+  test('onOutput gets the log as it is written, in a few reads rather than one per line', () => {
+    expect(live.map((c) => c.text).join('')).toBe(log);
+    const steps = (log.match(/^step \d+ /gm) ?? []).length;
+    expect(steps).toBeGreaterThan(11);
+    // Read back from the file about twice a second (run-log.ts), not relayed line by line.
+    expect(live.length).toBeLessThan(steps);
+    // ...while training, not all at the end.
+    const trainingChunks = live.filter((c) => /^step \d+ /m.test(c.text) && !c.text.includes('\n---\n'));
+    expect(trainingChunks.length).toBeGreaterThan(0);
+  });
 
   test('prints the nine summary keys in order with sane values', () => {
     expect(result.status).toBe('ok');
