@@ -145,7 +145,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
         const end = await run.done;
         inFlight.delete(key);
         await keepLog(job);
-        const placement = { executor: executor.name, worker: run.worker, node: end.kind === 'result' ? end.result.node : '', device: slot.device };
+        const placement = placementOf(executor.name, run.worker, end, slot);
         if (end.kind === 'result' && !(processDied(end.result.result) && attempt < 2)) {
           checkData(end.result.result);
           return { ...end.result.result, placement };
@@ -394,7 +394,7 @@ export async function researchLoop(o: LoopOptions): Promise<LoopOutcome> {
       const entry = f.entry!;
       const n = entry.experiment;
       await keepLog(f.job);
-      const placement: Placement = { executor: executor.name, worker: f.run.worker, node: end.kind === 'result' ? end.result.node : '', device: f.slot.device };
+      const placement = placementOf(executor.name, f.run.worker, end, f.slot);
       if (o.signal?.aborted) {
         queue.update(n, { state: 'queued', worker: null }); // interrupted, not a result: queued for --resume
         return;
@@ -523,12 +523,20 @@ interface InFlight {
   entry: QueueEntry | null;
 }
 
-/** Where a run ran; stored in its row's fingerprint. */
+/** Where a run ran; stored in its row's fingerprint (over this process's hardware fields). */
 interface Placement {
   executor: string;
   worker: string;
   node: string;
   device: string;
+  /** The worker's share of the cores, when it was given one (--threads-per-worker, several CPU workers). */
+  threads?: number;
+}
+
+function placementOf(executor: string, worker: string, end: JobEnd, slot: WorkerSlot): Placement {
+  const placement: Placement = { executor, worker, node: end.kind === 'result' ? end.result.node : '', device: slot.device };
+  if (slot.threads !== undefined) placement.threads = slot.threads;
+  return placement;
 }
 
 /** The crash result of a job that ended without one. */

@@ -102,6 +102,8 @@ test('two workers: runs overlap, a stale winner is moved onto the new best, the 
   expect(lines).toContain('workers: local:0 (cpu, 1 threads), local:1 (cpu, 1 threads)');
   // 1 and 2 ran at once, on the two workers.
   expect(new Set([row(1), row(2)].map((r) => r.fingerprint.hardware.worker))).toEqual(new Set(['local:0', 'local:1']));
+  // Each row carries the worker's share of the cores, not the coordinator's thread count.
+  expect([row(1), row(2)].map((r) => r.fingerprint.hardware.threads)).toEqual([1, 1]);
   const logs = [1, 2].map((n) => fs.statSync(path.join(dir, '.autoresearch', 'logs', `${n}.log`)));
   expect(logs[1]!.birthtimeMs).toBeLessThan(logs[0]!.mtimeMs);
   // 1 was kept; 2 beat the baseline but ran on it: not kept, moved onto 1 and run again there.
