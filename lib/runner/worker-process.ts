@@ -1,7 +1,8 @@
 // Starting the experiment worker (worker.ts) and talking to it. The worker runs in its own
 // process group, so a kill takes everything it started with it. Its stdout and stderr are
-// progress for people (written straight to a run's log, or piped to a caller); what it reports (config checked, training phases, the summary, the
-// cause of a failure) comes only over the IPC channel, which the config cannot reach.
+// progress for people (written straight to a run's log, or piped to a caller); what it
+// reports (config checked, training phases, the summary, the cause of a failure) comes only
+// over the IPC channel, which the config cannot reach.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
