@@ -10,12 +10,19 @@ function positiveInt(name: string): number | undefined {
 }
 
 // Read natively: AUTORESEARCH_SYSTEM_MALLOC=1 keeps glibc's default of returning freed
-// memory to the OS (see native/runtime/allocator.h). OMP_WAIT_POLICY is chosen for the BLAS (lib/native/blas-threading.ts).
+// memory to the OS (see native/runtime/allocator.h). OMP_WAIT_POLICY is chosen for the BLAS
+// (lib/native/blas-threading.ts), OPENBLAS_CORETYPE for the CPU (lib/native/blas-kernels.ts).
 export const env = {
   /** AUTORESEARCH_CACHE_DIR: where prepared data lives (default ~/.cache/autoresearch). */
   cacheDir: (): string | undefined => process.env.AUTORESEARCH_CACHE_DIR || undefined,
   /** AUTORESEARCH_THREADS: intra-op threads (default: the machine's cores). */
   threads: (): number | undefined => positiveInt('AUTORESEARCH_THREADS'),
+  /**
+   * AUTORESEARCH_OPENBLAS_CORETYPE: `auto` (default: AVX-512 kernels on an AMD AVX-512 CPU),
+   * `keep` (OPENBLAS_CORETYPE as the environment has it) or an OpenBLAS core name
+   * (lib/native/blas-kernels.ts).
+   */
+  openblasCoreType: (): string | undefined => process.env.AUTORESEARCH_OPENBLAS_CORETYPE || undefined,
   /** AUTORESEARCH_ADDON: load this .node file instead of searching prebuilds/ and build/. */
   addonPath: (): string | undefined => process.env.AUTORESEARCH_ADDON || undefined,
   /** AUTORESEARCH_TEST_ADDON=1: load the test addon (with the test hooks) from build/Release/ first; the test-suite sets it. */

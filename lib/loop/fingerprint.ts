@@ -10,7 +10,8 @@ import { readPreparedMeta, type PreparedMeta } from '../data/prepared';
 import { runtimeInfo } from '../native/runtime';
 
 export interface Fingerprint {
-  hardware: { device: string; libtorch: string; cuda: boolean; threads: number };
+  /** blas: the loaded BLAS's build string (OpenBLAS names its kernels, e.g. Haswell or SkylakeX). */
+  hardware: { device: string; libtorch: string; cuda: boolean; threads: number; blas: string };
   harness: {
     dataset: string;
     maxSeqLen: number;
@@ -40,6 +41,7 @@ export async function fingerprint(options: { dataset: string; cacheDir?: string;
       libtorch: info.build.libtorchVersion,
       cuda: info.build.cuda,
       threads: info.threads,
+      blas: info.blas,
     },
     harness: {
       dataset: meta.dataset,

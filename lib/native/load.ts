@@ -23,6 +23,7 @@ import path from 'node:path';
 import { env } from '../env';
 import { AddonLoadError } from '../errors';
 import type { NativeAddon, NativeTesting } from './addon';
+import { chooseOpenblasCoreType, withOpenblasCoreType, type BlasKernelChoice } from './blas-kernels';
 import { chooseOmpWaitPolicy } from './blas-threading';
 
 /** What scripts/libtorch.js records next to each built binary. */
@@ -261,10 +262,16 @@ function checkRecord(addon: NativeAddon, record: BuildRecord | null, binary: str
 
 let loaded: LoadedAddon | null = null;
 let ompWaitPolicy = 'default';
+let blasKernels: BlasKernelChoice = { coreType: null, setBy: null };
 
 /** OMP_WAIT_POLICY as libgomp read it when the addon was loaded ('default': not set). */
 export function loadedOmpWaitPolicy(): string {
   return ompWaitPolicy;
+}
+
+/** OPENBLAS_CORETYPE as OpenBLAS read it when the addon was loaded, and who set it. */
+export function loadedBlasKernelChoice(): BlasKernelChoice {
+  return blasKernels;
 }
 
 /**
@@ -298,11 +305,13 @@ export function loadAddonFrom(root: string, explicit = env.addonPath()): LoadedA
     }
     let addon: NativeAddon;
     try {
-      // How idle OpenMP threads wait depends on the OpenBLAS build (lib/native/blas-threading.ts);
-      // libgomp reads it once, when libtorch is loaded, i.e. right here.
+      // How idle OpenMP threads wait depends on the OpenBLAS build (lib/native/blas-threading.ts),
+      // and OpenBLAS's kernels on the CPU (lib/native/blas-kernels.ts); libgomp and OpenBLAS
+      // read them once, when libtorch is loaded, i.e. right here.
       ompWaitPolicy = chooseOmpWaitPolicy();
+      blasKernels = chooseOpenblasCoreType();
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      addon = require(binary) as NativeAddon;
+      addon = withOpenblasCoreType(blasKernels, () => require(binary) as NativeAddon);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const diagnosis = diagnose(message, record);

@@ -1,7 +1,8 @@
 // Process-wide native facts and settings: build, threads, BLAS, devices, seed, matmul speed.
 import type { NativeBuildInfo, NativeRuntimeInfo } from './addon';
+import type { BlasKernelChoice } from './blas-kernels';
 import { loadedBlasThreading, type BlasThreading } from './blas-threading';
-import { addon, loadAddon, loadedOmpWaitPolicy } from './load';
+import { addon, loadAddon, loadedBlasKernelChoice, loadedOmpWaitPolicy } from './load';
 
 /** The native runtime of this process: libtorch, devices, threads, and how the addon was built. */
 export interface RuntimeInfo extends NativeRuntimeInfo {
@@ -12,6 +13,8 @@ export interface RuntimeInfo extends NativeRuntimeInfo {
   blasThreading: BlasThreading;
   /** OMP_WAIT_POLICY when libtorch was loaded ('default': libgomp's, spin briefly then sleep). */
   ompWaitPolicy: string;
+  /** OPENBLAS_CORETYPE when libtorch was loaded, and who set it (lib/native/blas-kernels.ts). */
+  blasKernels: BlasKernelChoice;
 }
 
 /** What the addon was built against and what it sees at run time. */
@@ -24,6 +27,7 @@ export function runtimeInfo(): RuntimeInfo {
     binary: loadAddon().binary,
     blasThreading: loadedBlasThreading(info.blas),
     ompWaitPolicy: loadedOmpWaitPolicy(),
+    blasKernels: loadedBlasKernelChoice(),
   };
 }
 

@@ -13,7 +13,7 @@ import { type PreparedMeta, datasetPaths } from '../data/prepared';
 import { preparedTokenBytes } from '../data/prepared-tokenizer';
 import { evalSteps, evaluateValBpb } from './scorer';
 import { GPT } from '../model/gpt';
-import { measureMatmulFlopsSync } from '../native/runtime';
+import { measureMatmulFlopsSync, runtimeInfo } from '../native/runtime';
 import type { ScheduleValues } from './config-sandbox';
 import type { ExperimentSummary } from './types';
 import type { ResolvedExperiment } from './validate-config';
@@ -71,6 +71,14 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<ExperimentSumma
       `${(counts.total / 1e6).toFixed(2)}M params on ${model.device.reason}; ${accumSteps} micro-batch(es) of ${B} x ${T} per step; ` +
       `budget ${o.timeBudget} s`,
   );
+
+  const { coreType, replaced } = runtimeInfo().blasKernels;
+  if (replaced) {
+    o.print(
+      `blas: OpenBLAS's ${coreType} kernels for this AMD AVX-512 CPU, not the environment's OPENBLAS_CORETYPE=${replaced} ` +
+        `(AUTORESEARCH_OPENBLAS_CORETYPE=keep keeps it)`,
+    );
+  }
 
   using train = DataLoader.open(path.join(paths.tokens, o.meta.train.file), {
     batchSize: B,

@@ -188,6 +188,15 @@ export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport>
   return { ...report, recommendations: timed ? recommendTimed(report, {}, cpuTimer, options.progress) : recommendConfig(report) };
 }
 
+/** Where OPENBLAS_CORETYPE came from, for the BLAS line ('' when unset). */
+function blasKernelsNote({ coreType, setBy, replaced }: RuntimeInfo['blasKernels']): string {
+  if (!coreType) return '';
+  if (setBy === 'autoresearch') {
+    return `; OPENBLAS_CORETYPE ${coreType}, chosen for this AMD AVX-512 CPU` + (replaced ? ` over the environment's ${replaced}` : '');
+  }
+  return `; OPENBLAS_CORETYPE ${coreType} from ${setBy === 'environment' ? 'the environment' : setBy}`;
+}
+
 export function formatDoctor(r: DoctorReport): string {
   const lines = [
     `node        ${r.node} on ${r.platform}, ${r.cpus} cores, ${r.memoryGiB} GiB`,
@@ -198,7 +207,8 @@ export function formatDoctor(r: DoctorReport): string {
   if (r.addon) {
     lines.push(`addon       ${r.addon.binary}`);
     lines.push(`threads     ${r.addon.threads}`);
-    lines.push(`BLAS        ${r.addon.blas} (${r.addon.blasThreading} threads; OMP_WAIT_POLICY ${r.addon.ompWaitPolicy})`);
+    const kernels = blasKernelsNote(r.addon.blasKernels);
+    lines.push(`BLAS        ${r.addon.blas} (${r.addon.blasThreading} threads; OMP_WAIT_POLICY ${r.addon.ompWaitPolicy}${kernels})`);
     lines.push(`CUDA        ${r.addon.cudaAvailable ? r.addon.cudaDevices.join(', ') : 'no GPU visible'}`);
   }
   if (r.matmulGflops !== null) lines.push(`matmul      ${r.matmulGflops} GFLOP/s (fp32, 1024^3)`);

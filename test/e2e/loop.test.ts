@@ -10,6 +10,7 @@ import path from 'node:path';
 import { LockHeldError, researchLoop } from '../../lib';
 import { prepare } from '../../lib/data/prepare';
 import { readResults } from '../../lib/loop/results';
+import { runtimeInfo } from '../../lib/native/runtime';
 import { packageRoot } from '../../lib/native/load';
 
 const root = packageRoot();
@@ -77,6 +78,7 @@ test('--max 4 with the builtin agent: baseline + 4 rows, kept commits only on th
   expect(git(dir, 'status', '--porcelain')).toBe('');
   execFileSync('git', ['fsck', '--full', '--strict'], { cwd: dir });
   expect(rows.every((r) => r.fingerprint.harness && (r.fingerprint.harness as { dataset: string }).dataset === 'sotu')).toBe(true);
+  expect(rows.every((r) => r.fingerprint.hardware.blas === runtimeInfo().blas)).toBe(true);
   expect(rows[1]!.diff).toMatch(/^--- a\/train\/config\.ts/m);
 }, 180_000);
 
