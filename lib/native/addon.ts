@@ -206,6 +206,8 @@ export interface NativeTesting {
     nsSteps: number;
   }): { param: Float32Array; momentumBuffer: Float32Array; secondMoment: Float32Array };
   bpbSums(loss: Float32Array, targets: Int32Array, tokenBytes: Int32Array): NativeBpbSums;
+  /** Bytes that became resident when an unwritten CPU tensor of `bytes` was allocated (Linux; native/runtime/allocator.h). */
+  residentGrowthOfAllocation(bytes: number): number;
   /** Sets the query block length of blocked attention; returns the previous one. */
   setAttentionBlockSize(block: number): number;
   /** The chunked LM-head loss (native/model/softcap_cross_entropy.h): mean loss and its gradients, and per-token losses. */

@@ -2,7 +2,11 @@
 // (autoresearch_testing.node; never in the release addon, which the library and the package
 // use) so that single pieces can be checked against hand computations on small tensors: the
 // same functions the model and optimizer call, and the switches tests turn (attention block
-// size, CPU kernel variant).
+// size, CPU kernel variant), and a probe of the host allocator.
+#include <unistd.h>
+
+#include <fstream>
+
 #include <torch/torch.h>
 
 #include "binding/addon.h"
@@ -189,6 +193,25 @@ Napi::Value DropGradients(const Napi::CallbackInfo& info) {
   });
 }
 
+// Bytes that became resident while a CPU tensor of `bytes` was allocated and not written
+// (/proc/self/statm's resident pages before and after; Linux). The heap's growth is populated
+// at allocation (runtime/allocator.h); a fresh mmap or an unpopulated heap stays unresident.
+Napi::Value ResidentGrowthOfAllocation(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const int64_t bytes = to_int(info[0], "bytes", 1);
+    auto resident = []() {
+      std::ifstream statm("/proc/self/statm");
+      long size = 0, pages = 0;
+      if (!(statm >> size >> pages)) throw InvalidArgument("residentGrowthOfAllocation(): /proc/self/statm is unreadable");
+      return static_cast<double>(pages) * static_cast<double>(sysconf(_SC_PAGESIZE));
+    };
+    const double before = resident();
+    auto t = torch::empty({bytes}, torch::kUInt8);
+    const double after = resident();
+    return Napi::Number::New(info.Env(), after - before);
+  });
+}
+
 Napi::Object define_testing(Napi::Env env) {
   auto t = Napi::Object::New(env);
   t.Set("polarExpress", Napi::Function::New<PolarExpress>(env, "polarExpress"));
@@ -202,6 +225,7 @@ Napi::Object define_testing(Napi::Env env) {
   t.Set("softcapExpSum", Napi::Function::New<SoftcapExpSum>(env, "softcapExpSum"));
   t.Set("gradients", Napi::Function::New<Gradients>(env, "gradients"));
   t.Set("dropGradients", Napi::Function::New<DropGradients>(env, "dropGradients"));
+  t.Set("residentGrowthOfAllocation", Napi::Function::New<ResidentGrowthOfAllocation>(env, "residentGrowthOfAllocation"));
   return t;
 }
 
