@@ -51,7 +51,7 @@ describe('recommendConfig', () => {
         } else {
           // Too slow for the rule: the smallest model worth running, and a note saying so.
           expect(DEPTH).toBe(2);
-          expect(rec.notes.join('\n')).toMatch(/fewer than 400 steps/);
+          expect(rec.notes.join('\n')).toMatch(new RegExp(`fewer than ${TARGET_STEPS} steps`));
         }
         expect(TOTAL_BATCH_SIZE % (DEVICE_BATCH_SIZE * rec.MAX_SEQ_LEN)).toBe(0);
         expect(rec.EVAL_TOKENS % (DEVICE_BATCH_SIZE * rec.MAX_SEQ_LEN)).toBe(0);
@@ -70,7 +70,7 @@ describe('recommendConfig', () => {
     expect(rec.VOCAB_SIZE).toBe(65536);
     const notes = rec.notes.join('\n');
     expect(notes).toMatch(/fixes MAX_SEQ_LEN 512: prepare again with --seq-len 256/);
-    expect(notes).toMatch(/fewer than 400 steps .* with --vocab-size \d+ it would not/);
+    expect(notes).toMatch(new RegExp(`fewer than ${TARGET_STEPS} steps .* with --vocab-size \\d+ it would not`));
     expect(recommendConfig(cpu(230, { prepared }), { maxSeqLen: 512 }).MAX_SEQ_LEN).toBe(512);
   });
 
@@ -154,7 +154,7 @@ describe('recommendTimed', () => {
     const rec = recommendTimed(cpu(230), { vocabSize: 8192 }, timer);
     expect(rec.config.DEPTH).toBe(2);
     expect(timed).toContain(2);
-    expect(rec.notes.join('\n')).toMatch(/fewer than 400 steps/);
+    expect(rec.notes.join('\n')).toMatch(new RegExp(`fewer than ${TARGET_STEPS} steps`));
     const gpuTimer = machine(() => 1);
     expect(recommendTimed(gpu(80), {}, gpuTimer.timer).config.DEPTH).toBe(8);
     expect(gpuTimer.timed).toEqual([]);
