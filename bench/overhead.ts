@@ -43,6 +43,7 @@ async function main(): Promise<void> {
         warmupSeconds: seconds('warm-up'),
         evalSeconds: seconds('eval'),
         num_steps: s.num_steps,
+        depth: s.depth,
         val_bpb: s.val_bpb,
         peak_vram_mb: s.peak_vram_mb,
       }),

@@ -47,7 +47,8 @@ const TIME_BUDGET = 300;
  * - on a CPU, more steps of a smaller model did better in 300 s, down to DEPTH 4: on a 2-core
  *   AVX-512 machine (built-in corpus, one run each) DEPTH 5 (width 192) took 409 steps to
  *   val_bpb 1.3414, DEPTH 4 (width 128) 641 and 682 steps to 1.3133 and 1.3070, DEPTH 3 872
- *   steps to 1.3262. With 400 that machine got DEPTH 5;
+ *   steps to 1.3262 (the built-in corpus is ~2M tokens: all of them saw it two or three times).
+ *   With 400 that machine got DEPTH 5;
  * - the 11 uncounted warm-up steps (SPEC §6) stay within 2% of the budget, which leaves the
  *   start-up and the evaluation room in the 3% a run may spend not training (bench:overhead);
  * - the matmul-rate estimate still puts the development machine (~230 GFLOP/s) at DEPTH 4.
