@@ -219,7 +219,7 @@ export interface NativeTesting {
     targets: Int32Array;
     cap: number;
   }): { loss: number; gradX: Float32Array; gradWeight: Float32Array; perToken: Float32Array };
-  /** The CPU kernel variants (x86-64: 'x86-64-v3', 'avx2', 'default') this build and CPU run, best first, and the active one. */
+  /** The CPU kernel variants (x86-64: 'x86-64-v4', 'x86-64-v3', 'avx2', 'default') this build and CPU run, best first, and the active one. */
   cpuKernelVariants(): { available: string[]; active: string };
   /** Uses another CPU kernel variant from now on; returns the previous one. */
   setCpuKernelVariant(name: string): string;

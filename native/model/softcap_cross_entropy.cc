@@ -42,16 +42,20 @@ torch::Tensor scaled_by_cap(const torch::Tensor& w, double cap) { return cap > 0
 //   approximation, and it is the same whichever variant below the CPU runs.
 // x86-64 builds carry each loop in variants for what the CPU offers, picked once when the
 // addon loads: "x86-64-v3" (AVX2 and FMA, the fastest for the training polynomials),
-// "avx2" and "default" (the x86-64 baseline, SSE2). The exact sums are compiled for the
-// baseline and for "avx2" only, never with FMA (see exact_math.h); "x86-64-v3" uses the "avx2"
-// one. The test addon can switch variants (set_cpu_kernel_variant) to check that evaluations agree.
-// (GCC 12 and later: older ones know no x86-64-v3 and get "avx2" and "default".)
+// "avx2" and "default" (the x86-64 baseline, SSE2), and "x86-64-v4" (AVX-512), which trains
+// as "x86-64-v3" does and sums 8 doubles at a time. The exact sums are compiled for the
+// baseline, for "avx2" and for AVX-512 with contraction off, never with fused multiply-adds (see
+// exact_math.h); "x86-64-v3" uses the "avx2" one. The test addon can switch variants
+// (set_cpu_kernel_variant) to check that evaluations agree. (GCC 12 and later: older ones know
+// no x86-64-v3 or v4 and get "avx2" and "default".)
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define AR_X86_VARIANTS 1
 #define AR_TARGET_AVX2 __attribute__((target("avx2")))
 #if __GNUC__ >= 12
 #define AR_X86_64_V3 1
 #define AR_TARGET_X86_64_V3 __attribute__((target("arch=x86-64-v3")))
+// AVX-512F has fused multiply-add patterns for its vectors: contraction must be off.
+#define AR_TARGET_AVX512_EXACT __attribute__((target("avx512f"), optimize("fp-contract=off")))
 #endif
 #endif
 
@@ -112,6 +116,11 @@ AR_TARGET_X86_64_V3 float grad_row_x86_64_v3(float* u, float* e, int64_t V, floa
 AR_TARGET_AVX2 double exact_sum_avx2(const float* u, int64_t V, const SoftcapExpTable& t) {
   return softcap_exp_sum_exact(u, V, t);
 }
+#ifdef AR_X86_64_V3
+AR_TARGET_AVX512_EXACT double exact_sum_avx512(const float* u, int64_t V, const SoftcapExpTable& t) {
+  return softcap_exp_sum_exact8(u, V, t);
+}
+#endif
 #endif
 
 struct CpuKernels {
@@ -123,6 +132,7 @@ struct CpuKernels {
 // Best first.
 const CpuKernels kVariants[] = {
 #ifdef AR_X86_64_V3
+    {"x86-64-v4", grad_row_x86_64_v3, exact_sum_avx512},
     {"x86-64-v3", grad_row_x86_64_v3, exact_sum_avx2},
 #endif
 #ifdef AR_X86_VARIANTS
@@ -141,6 +151,7 @@ bool cpu_runs(const CpuKernels& k) {
 #endif
 #ifdef AR_X86_64_V3
   if (name == "x86-64-v3") return __builtin_cpu_supports("x86-64-v3");
+  if (name == "x86-64-v4") return __builtin_cpu_supports("x86-64-v4");
 #endif
   return name == "default";
 }
