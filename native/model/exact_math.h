@@ -59,9 +59,6 @@ struct SoftcapExpTable {
   }
 };
 
-typedef double double8 __attribute__((vector_size(64)));
-typedef int64_t int64x8 __attribute__((vector_size(64)));
-
 // The table entries (T, A, E, pad) of 4 lanes' indices j, loaded whole and transposed.
 AR_ALWAYS_INLINE void softcap_lookup(const SoftcapExpTable& t, int64x4 j, double4& T, double4& A, double4& E) {
   double4 e0, e1, e2, e3;
@@ -78,6 +75,13 @@ AR_ALWAYS_INLINE void softcap_lookup(const SoftcapExpTable& t, int64x4 j, double
   A = __builtin_shuffle(ap01, ap23, int64x4{0, 1, 4, 5});
 }
 
+// The 8-lane forms need __builtin_shufflevector (GCC 12 and later, clang); only the AVX-512
+// clone, which needs GCC 12 anyway, uses them.
+#if defined(__clang__) || __GNUC__ >= 12
+#define AR_EXACT_SUM8 1
+typedef double double8 __attribute__((vector_size(64)));
+typedef int64_t int64x8 __attribute__((vector_size(64)));
+
 // 8 lanes: the two halves' entries, put together (in registers: a vector stored in halves and
 // loaded whole would stall on the store).
 AR_ALWAYS_INLINE void softcap_lookup(const SoftcapExpTable& t, int64x8 j, double8& T, double8& A, double8& E) {
@@ -88,6 +92,7 @@ AR_ALWAYS_INLINE void softcap_lookup(const SoftcapExpTable& t, int64x8 j, double
   A = __builtin_shufflevector(A_lo, A_hi, 0, 1, 2, 3, 4, 5, 6, 7);
   E = __builtin_shufflevector(E_lo, E_hi, 0, 1, 2, 3, 4, 5, 6, 7);
 }
+#endif
 
 // exp(cap * tanh(u)) for 4 or 8 doubles u (D is double4 or double8, I the int64 vector of as
 // many lanes; each u is exactly a float: the head's fp32 output z / cap). Every lane goes
@@ -160,6 +165,7 @@ AR_ALWAYS_INLINE double softcap_exp_sum_exact(const float* u, int64_t V, const S
   return finish_exp_sum(acc0, acc1, nan, u, v, V, t);
 }
 
+#ifdef AR_EXACT_SUM8
 // The same sum, the same bits, 8 lanes at a time (for AVX-512): lanes 0-3 of the accumulator
 // add up exactly what acc0 does above, lanes 4-7 what acc1 does, in the same order.
 AR_ALWAYS_INLINE double softcap_exp_sum_exact8(const float* u, int64_t V, const SoftcapExpTable& t) {
@@ -175,5 +181,6 @@ AR_ALWAYS_INLINE double softcap_exp_sum_exact8(const float* u, int64_t V, const 
   const int64x4 nan = __builtin_shufflevector(nan8, nan8, 0, 1, 2, 3) | __builtin_shufflevector(nan8, nan8, 4, 5, 6, 7);
   return finish_exp_sum(acc0, acc1, nan, u, v, V, t);
 }
+#endif
 
 }  // namespace ar
