@@ -9,6 +9,14 @@ function positiveInt(name: string): number | undefined {
   return value;
 }
 
+function nonNegativeInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name}=${raw} is not a whole number >= 0`);
+  return value;
+}
+
 // Read natively: AUTORESEARCH_SYSTEM_MALLOC=1 keeps glibc's default of returning freed
 // memory to the OS (see native/runtime/allocator.h). OMP_WAIT_POLICY is chosen for the BLAS
 // (lib/native/blas-threading.ts), OPENBLAS_CORETYPE for the CPU (lib/native/blas-kernels.ts).
@@ -23,6 +31,16 @@ export const env = {
    * (lib/native/blas-kernels.ts).
    */
   openblasCoreType: (): string | undefined => process.env.AUTORESEARCH_OPENBLAS_CORETYPE || undefined,
+  /**
+   * AUTORESEARCH_HEAP_WARMUP_MB: heap a CPU training process makes resident while libtorch loads
+   * (default 384; 0 turns it off; lib/native/heap-warmup.ts).
+   */
+  heapWarmupMb: (): number | undefined => nonNegativeInt('AUTORESEARCH_HEAP_WARMUP_MB'),
+  /**
+   * AUTORESEARCH_SYSTEM_MALLOC=1: glibc's default malloc settings (also read natively,
+   * native/runtime/allocator.h); no heap warm-up either.
+   */
+  systemMalloc: (): boolean => process.env.AUTORESEARCH_SYSTEM_MALLOC === '1',
   /** AUTORESEARCH_ADDON: load this .node file instead of searching prebuilds/ and build/. */
   addonPath: (): string | undefined => process.env.AUTORESEARCH_ADDON || undefined,
   /** AUTORESEARCH_TEST_ADDON=1: load the test addon (with the test hooks) from build/Release/ first; the test-suite sets it. */

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import { readPreparedMeta, resolveCacheDir, findPreparedDataset } from '../data/prepared';
 import { verifyPreparedData } from '../data/verify';
 import { DataIntegrityError } from '../errors';
+import { startHeapWarmup } from '../native/heap-warmup';
+import { loadAddon } from '../native/load';
 import { SandboxedConfig } from './config-sandbox';
 import { trainAndEvaluate, TrainingDiverged } from './train';
 import { validateExperimentConfig } from './validate-config';
@@ -54,6 +56,9 @@ async function main(): Promise<void> {
   const r = await request();
   // Before the addon loads: it applies AUTORESEARCH_THREADS on first use.
   if (r.threads !== undefined) process.env.AUTORESEARCH_THREADS = String(r.threads);
+  // Before libtorch loads, which keeps one core busy for a while: the first step's heap made
+  // resident on another core meanwhile (lib/native/heap-warmup.ts).
+  const heapWarmup = r.checkOnly ? null : startHeapWarmup(r.device);
   const cacheDir = resolveCacheDir(r.cacheDir);
   const dataset = r.dataset ?? (await findPreparedDataset(cacheDir));
   const meta = await readPreparedMeta(dataset, cacheDir);
@@ -76,6 +81,10 @@ async function main(): Promise<void> {
   // sampled blocks (in full when asked: once per loop session).
   const verified = await verifyPreparedData(meta, cacheDir, { trainInFull: r.verifyTrainInFull ?? false });
   print(`data verified: ${verified.map((v) => `${v.file} (${v.how})`).join(', ')}`);
+  if (heapWarmup) {
+    loadAddon();
+    print(`heap: ${heapWarmup.finish()} MB made resident while libtorch loaded (AUTORESEARCH_HEAP_WARMUP_MB)`);
+  }
   const summary = await trainAndEvaluate({
     experiment,
     schedule: (progress, step) => sandbox.scheduleAt(progress, step),
