@@ -10,6 +10,9 @@
 // libtorch's CPU allocator is wrapped: when an allocation has grown the heap, the new pages
 // are faulted in by one madvise(MADV_POPULATE_WRITE) (Linux 5.14+; elsewhere nothing changes).
 // Only pages the heap has just grown by are populated, so the peak resident memory is the same.
+// That halves the first step's faulting cost at best: a page becomes cheap only when user space
+// writes it. A training process therefore also warms heap before libtorch loads
+// (native/heap/warm_heap.c, which makes these same malloc settings first).
 #pragma once
 
 namespace ar {
