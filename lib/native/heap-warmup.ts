@@ -6,6 +6,7 @@
 // thread writes heap blocks and frees them for the model and the steps to reuse. Best effort:
 // without the module (a prebuilt or node-gyp install builds only the addon), nothing happens.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import { env } from '../env';
@@ -46,12 +47,19 @@ export function trainsOnCpu(device: string): boolean {
 }
 
 /**
- * Starts warming the heap for a training process on `device` (call it before anything loads
- * the addon). Null when it does not apply: not Linux, not the CPU, no module, turned off with
- * AUTORESEARCH_HEAP_WARMUP_MB=0 or AUTORESEARCH_SYSTEM_MALLOC=1.
+ * Starts warming the heap for a training process on `device` that may use `threads` cores
+ * (call it before anything loads the addon). Null when it does not apply: not Linux, not the
+ * CPU, fewer than 2 threads, no module, turned off with AUTORESEARCH_HEAP_WARMUP_MB=0 or
+ * AUTORESEARCH_SYSTEM_MALLOC=1. The warming thread must run on a core of the process's own:
+ * a worker given one core of a machine shared with other workers would take it from their
+ * training, whose time counts.
  */
-export function startHeapWarmup(device: string, megabytes = env.heapWarmupMb() ?? DEFAULT_HEAP_WARMUP_MB): HeapWarmup | null {
-  if (megabytes <= 0 || process.platform !== 'linux' || env.systemMalloc()) return null;
+export function startHeapWarmup(
+  device: string,
+  threads = env.threads() ?? os.availableParallelism(),
+  megabytes = env.heapWarmupMb() ?? DEFAULT_HEAP_WARMUP_MB,
+): HeapWarmup | null {
+  if (megabytes <= 0 || threads < 2 || process.platform !== 'linux' || env.systemMalloc()) return null;
   if (!trainsOnCpu(device)) return null;
   const file = heapModulePath();
   if (!file) return null;

@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   if (r.threads !== undefined) process.env.AUTORESEARCH_THREADS = String(r.threads);
   // Before libtorch loads, which keeps one core busy for a while: the first step's heap made
   // resident on another core meanwhile (lib/native/heap-warmup.ts).
-  const heapWarmup = r.checkOnly ? null : startHeapWarmup(r.device);
+  const heapWarmup = r.checkOnly ? null : startHeapWarmup(r.device, r.threads);
   const cacheDir = resolveCacheDir(r.cacheDir);
   const dataset = r.dataset ?? (await findPreparedDataset(cacheDir));
   const meta = await readPreparedMeta(dataset, cacheDir);

@@ -46,7 +46,7 @@ onLinux('start() refuses a bad size, does nothing for 0, and finish() without a 
   expect(got.finished).toBe(0);
 }, 60_000);
 
-onLinux('startHeapWarmup: a CPU run warms the default size; cuda, 0 MB and the system malloc do not', () => {
+onLinux('startHeapWarmup: a CPU run warms the default size; cuda, one thread, 0 MB and the system malloc do not', () => {
   const script = (device: string) => `const { startHeapWarmup } = require(${JSON.stringify(path.join(root, 'lib', 'native', 'heap-warmup'))});
     const w = startHeapWarmup(${JSON.stringify(device)}); console.log(JSON.stringify(w ? w.finish() : null));`;
   const run = (device: string, env: NodeJS.ProcessEnv = {}) => {
@@ -59,6 +59,9 @@ onLinux('startHeapWarmup: a CPU run warms the default size; cuda, 0 MB and the s
   expect(run('cpu', { AUTORESEARCH_HEAP_WARMUP_MB: '0' })).toBeNull();
   expect(run('cpu', { AUTORESEARCH_SYSTEM_MALLOC: '1' })).toBeNull();
   expect(run('cuda')).toBeNull();
+  // A worker given one core (a loop with as many workers as cores) leaves the others' alone.
+  expect(run('cpu', { AUTORESEARCH_THREADS: '1' })).toBeNull();
+  expect(run('cpu', { AUTORESEARCH_THREADS: '2' })).toBe(DEFAULT_HEAP_WARMUP_MB);
   expect(() => run('cpu', { AUTORESEARCH_HEAP_WARMUP_MB: 'lots' })).toThrow(/AUTORESEARCH_HEAP_WARMUP_MB=lots is not a whole number >= 0/);
 }, 60_000);
 
